@@ -1,0 +1,95 @@
+"""Command line of scripts/train_export.py."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import shlex
+import sys
+from pathlib import Path
+
+from ppgcomp.data import DataError
+
+QUICK = {"subjects": 5, "minutes": 4.0, "epochs": {"ae": 3, "hr": 2, "e2e": 2, "qat": 1}}
+
+
+def _epochs(text: str) -> dict[str, int]:
+    """`--epochs 40,30,20,6` or `--epochs ae=40,hr=30,e2e=20,qat=6`."""
+    names = ("ae", "hr", "e2e", "qat")
+    parts = [p.strip() for p in text.split(",") if p.strip()]
+    try:
+        if all("=" in p for p in parts):
+            out = {k.strip(): int(v) for k, v in (p.split("=", 1) for p in parts)}
+        elif len(parts) == 4:
+            out = dict(zip(names, (int(p) for p in parts)))
+        else:
+            raise ValueError
+    except ValueError:
+        raise argparse.ArgumentTypeError("give four numbers (ae,hr,e2e,qat) or name=N pairs") from None
+    if set(out) - set(names) or any(v < 0 for v in out.values()):
+        raise argparse.ArgumentTypeError(f"stages are {', '.join(names)}, epochs must be >= 0")
+    return out
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="train_export.py",
+        description="Train the task-specific PPG autoencoder and HR model, quantize the encoder to int8, "
+        "verify it against TFLite and TFLite Micro, and emit it as C source for the Zephyr app, with the "
+        "receiver's artefacts, golden vectors and a report.",
+        epilog="Stages: 1 autoencoder pre-training, 2 HR model on raw PPG, 3 end-to-end task-specific "
+        "training, 4 QAT of the encoder with the decoder frozen. Exit status: 0 ok, 2 bad input.",
+    )
+    p.add_argument("--data", default="synthetic", metavar="SRC",
+                   help="synthetic (built-in, default) | osu:PATH (MotionSense HRV CSV file or folder) | "
+                   "csv:PATH (generic CSV with ppg + hr_bpm|rpeak columns, or NPZ; file or folder)")
+    p.add_argument("--rate", type=float, default=None, metavar="HZ",
+                   help="sample rate of csv: data (a multiple of 25 Hz); NPZ files carry rate_hz")
+    p.add_argument("--out", type=Path, default=Path("artifacts"), help="artefact folder (default: artifacts/)")
+    p.add_argument("--emit-c", type=Path, default=Path("app/src/model"), metavar="DIR",
+                   help="where the firmware model source goes (default: app/src/model)")
+    p.add_argument("--emit-golden", type=Path, default=Path("tests/golden"), metavar="DIR",
+                   help="where the firmware golden vectors go (default: tests/golden)")
+    p.add_argument("--no-emit", action="store_true", help="write artefacts only; leave the firmware sources alone")
+    p.add_argument("--epochs", type=_epochs, default=None, metavar="AE,HR,E2E,QAT",
+                   help="maximum epochs per stage (early stopping may end sooner), default 40,20,14,5")
+    p.add_argument("--subjects", type=int, default=None, help="synthetic subjects (default 14)")
+    p.add_argument("--minutes", type=float, default=None, help="minutes per synthetic subject (default 12)")
+    p.add_argument("--seed", type=int, default=0, help="seed for data and training (default 0)")
+    p.add_argument("--quick", action="store_true",
+                   help="a small, fast configuration for tests (5 subjects x 4 min, 1-3 epochs per stage)")
+    p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S")
+    from ppgcomp.pipeline import ExportConfig, run  # after logging is set up
+
+    cfg = ExportConfig(data=args.data, out=args.out, rate_hz=args.rate, seed=args.seed, quick=args.quick,
+                       emit_c=None if args.no_emit else args.emit_c,
+                       emit_golden=None if args.no_emit else args.emit_golden,
+                       command="python scripts/train_export.py " + shlex.join(argv if argv is not None else sys.argv[1:]))
+    if args.quick:
+        cfg.subjects, cfg.minutes, cfg.epochs = QUICK["subjects"], QUICK["minutes"], dict(QUICK["epochs"])
+    if args.subjects is not None:
+        cfg.subjects = args.subjects
+    if args.minutes is not None:
+        cfg.minutes = args.minutes
+    if args.epochs is not None:
+        cfg.epochs = {**({"ae": 40, "hr": 20, "e2e": 14, "qat": 5} | cfg.epochs), **args.epochs}
+    if cfg.subjects < 1 or cfg.minutes <= 0:
+        print("train_export.py: error: --subjects and --minutes must be positive", file=sys.stderr)
+        return 2
+    try:
+        report = run(cfg)
+    except DataError as e:
+        print(f"train_export.py: error: {e}", file=sys.stderr)
+        return 2
+    hr = report["hr_mae_bpm"]
+    print(f"HR MAE (bpm): raw PPG {hr['raw_ppg']:.2f}, float AE {hr['float_autoencoder']:.2f}, "
+          f"int8 codes {hr['int8_codes']:.2f}; TFLM vs TFLite differing codes: "
+          f"{report['verification']['tflm_vs_tflite_mismatched_codes']}; report: {cfg.out / 'report.md'}")
+    return 0

@@ -1,0 +1,24 @@
+"""The in-memory form every data source produces."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+class DataError(ValueError):
+    """Bad input data. The message is one line that names the file and the problem."""
+
+
+@dataclass
+class Recording:
+    """One subject's PPG at 25 Hz (int32 counts, already decimated) with a per-sample HR label in bpm."""
+
+    subject: str
+    ppg: np.ndarray  # int32, 25 Hz
+    hr_bpm: np.ndarray  # float32, one value per 25 Hz sample
+
+    def __post_init__(self) -> None:
+        if self.ppg.shape != self.hr_bpm.shape:
+            raise DataError(f"{self.subject}: PPG and HR label lengths differ ({self.ppg.size} vs {self.hr_bpm.size})")

@@ -1,0 +1,161 @@
+"""report.json, report.md and the PNG plots."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from ppgcomp.constants import TARGET_LEN, WINDOW_LEN  # noqa: E402
+
+log = logging.getLogger(__name__)
+
+PACKET_BYTES = 20
+RAW_SAMPLE_BYTES = 2  # the comparison: 16-bit PPG at 25 Hz
+
+
+def hr_mae(pred: np.ndarray, ref: np.ndarray) -> float:
+    return float(np.mean(np.abs(np.asarray(pred, np.float64) - np.asarray(ref, np.float64))))
+
+
+def recon_metrics(recon: np.ndarray, x: np.ndarray) -> dict[str, float]:
+    """MSE in [0, 1] units and PRD (percent RMS difference about each window's mean)."""
+    err = recon - x
+    centred = x - x.mean(axis=1, keepdims=True)
+    prd = 100.0 * np.sqrt(np.sum(err**2, axis=1) / np.maximum(np.sum(centred**2, axis=1), 1e-12))
+    return {"mse": float(np.mean(err**2)), "prd_percent": float(np.mean(prd))}
+
+
+def compression(hop_samples: int) -> dict[str, float]:
+    raw = hop_samples * RAW_SAMPLE_BYTES
+    return {"hop_samples": hop_samples, "raw_bytes_per_hop": raw, "ratio": raw / PACKET_BYTES}
+
+
+def plot_training_curves(history: dict[str, dict[str, list[float]]], path: Path) -> None:
+    stages = [s for s in history if history[s]]
+    fig, axes = plt.subplots(1, max(len(stages), 1), figsize=(4.2 * max(len(stages), 1), 3.4), squeeze=False)
+    for ax, stage in zip(axes[0], stages):
+        h = history[stage]
+        for key in ("loss", "val_loss"):
+            if key in h:
+                ax.plot(np.arange(1, len(h[key]) + 1), h[key], label=key)
+        ax.set_title(stage)
+        ax.set_xlabel("epoch")
+        ax.set_yscale("log")
+        ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_reconstructions(x: np.ndarray, float_recon: np.ndarray, int8_recon: np.ndarray, path: Path) -> None:
+    n = min(4, x.shape[0])
+    fig, axes = plt.subplots(n, 1, figsize=(10, 2.2 * n), sharex=True, squeeze=False)
+    t = np.arange(WINDOW_LEN) / 25.0
+    picks = np.linspace(0, x.shape[0] - 1, n).astype(int)
+    for ax, k in zip(axes[:, 0], picks):
+        ax.plot(t, x[k], color="k", lw=1.2, label="input (preprocessed)")
+        ax.plot(t, float_recon[k], lw=1.0, label="float autoencoder")
+        ax.plot(t, int8_recon[k], lw=1.0, ls="--", label="int8 codes -> decoder")
+        ax.set_ylabel(f"window {k}")
+    axes[0, 0].legend(loc="upper right", fontsize=8)
+    axes[-1, 0].set_xlabel("time in window (s)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def stitch(per_window: np.ndarray, hop: int) -> np.ndarray:
+    """A continuous trace from consecutive windows: the last `hop` target samples of each window."""
+    return per_window[:, TARGET_LEN - hop :].reshape(-1)
+
+
+def plot_hr_traces(traces: dict[str, dict[str, np.ndarray]], hop: int, path: Path) -> None:
+    subjects = list(traces)
+    fig, axes = plt.subplots(len(subjects), 1, figsize=(11, 2.8 * len(subjects)), squeeze=False)
+    for ax, subj in zip(axes[:, 0], subjects):
+        for name, arr in traces[subj].items():
+            y = stitch(arr, hop)
+            ax.plot(np.arange(y.size) / 25.0 / 60.0, y, lw=1.6 if name == "reference" else 1.0,
+                    color="k" if name == "reference" else None, label=name)
+        ax.set_ylabel("HR (bpm)")
+        ax.set_title(subj)
+    axes[0, 0].legend(loc="upper right", fontsize=8)
+    axes[-1, 0].set_xlabel("time (min)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def write_report(report: dict, out_dir: Path) -> None:
+    (out_dir / "report.json").write_text(json.dumps(report, indent=2) + "\n")
+    (out_dir / "report.md").write_text(render_markdown(report))
+    log.info("wrote %s and %s", out_dir / "report.json", out_dir / "report.md")
+
+
+def render_markdown(r: dict) -> str:
+    hr, rc, m, v, c = r["hr_mae_bpm"], r["reconstruction"], r["model"], r["verification"], r["compression"]
+    lines = [
+        "# PPG compression: training and export report",
+        "",
+        f"Command: `{r['command']}`  ",
+        f"Data: {r['data']['source']}, {r['data']['subjects']} subjects "
+        f"({r['data']['train_windows']} train / {r['data']['val_windows']} val / {r['data']['test_windows']} test windows)  ",
+        f"Model SHA-256: `{m['sha256']}` (tag 0x{m['tag']:02x})",
+        "",
+        "## HR on held-out subjects",
+        "",
+        "| input to the HR model | MAE (bpm) |",
+        "|---|---|",
+        f"| raw PPG (stage-2 model) | {hr['raw_ppg']:.2f} |",
+        f"| float autoencoder | {hr['float_autoencoder']:.2f} |",
+        f"| int8 codes -> decoder | {hr['int8_codes']:.2f} |",
+        "",
+        "## Reconstruction (preprocessed [0, 1] units)",
+        "",
+        "| path | MSE | PRD (%) |",
+        "|---|---|---|",
+        f"| float autoencoder | {rc['float_autoencoder']['mse']:.5f} | {rc['float_autoencoder']['prd_percent']:.1f} |",
+        f"| int8 codes -> decoder | {rc['int8_codes']['mse']:.5f} | {rc['int8_codes']['prd_percent']:.1f} |",
+        "",
+        "## Model",
+        "",
+        "| figure | value |",
+        "|---|---|",
+        f"| .tflite bytes | {m['tflite_bytes']} |",
+        f"| MACs per inference | {m['macs']} |",
+        f"| ops | {', '.join(m['ops'])} |",
+        f"| TFLM arena used / emitted (bytes) | {v['arena_used_bytes']} / {v['arena_bytes']} |",
+        f"| input scale / zero point | {m['input_scale']:.9g} / {m['input_zero_point']} |",
+        f"| output scale / zero point | {m['output_scale']:.9g} / {m['output_zero_point']} |",
+        "",
+        "## Verification",
+        "",
+        f"On {v['windows']} test windows: TFLM vs TFLite (reference kernels) differing codes: "
+        f"**{v['tflm_vs_tflite_mismatched_codes']}**; Keras QAT vs TFLite: max {v['keras_max_lsb']} LSB "
+        f"({v['keras_mismatched_codes']} codes differ).",
+        "",
+        "## Packets",
+        "",
+        f"{c['packet_bytes']} bytes per packet. Against 16-bit PPG at 25 Hz: "
+        + ", ".join(f"{k}: {x['ratio']:.1f}x ({x['raw_bytes_per_hop']} B raw per packet)"
+                    for k, x in c["per_hop"].items()) + ".",
+        "",
+        "## Plots",
+        "",
+        "![training curves](plots/training_curves.png)",
+        "",
+        "![reconstructions](plots/reconstructions.png)",
+        "",
+        "![HR traces](plots/hr_traces.png)",
+        "",
+        f"Run time: {r['timing']['total_s']:.0f} s.",
+        "",
+    ]
+    return "\n".join(lines)
