@@ -88,10 +88,19 @@ function(_ppg_size_budget_add BUDGET_FILE BOARD_KEY)
     VERBATIM
   )
 
+  # A bool set to n leaves CONFIG_APP_SIZE_BUDGET undefined in CMake, so ask .config whether the image's
+  # Kconfig knows the symbol at all ("# CONFIG_APP_SIZE_BUDGET is not set" when it is off).
+  set(symbol_known OFF)
+  if(DEFINED DOTCONFIG AND EXISTS "${DOTCONFIG}")
+    file(STRINGS "${DOTCONFIG}" lines REGEX "^(# )?CONFIG_APP_SIZE_BUDGET[ =]")
+    if(lines)
+      set(symbol_known ON)
+    endif()
+  endif()
   set(enabled OFF)
   if(CONFIG_APP_SIZE_BUDGET)
     set(enabled ON)
-  elseif(NOT DEFINED CONFIG_APP_SIZE_BUDGET AND NOT PPG_SIZE_BUDGET_DISABLE)
+  elseif(NOT symbol_known AND NOT DEFINED CONFIG_APP_SIZE_BUDGET AND NOT PPG_SIZE_BUDGET_DISABLE)
     # The image's Kconfig does not know the symbol (another tree's image): on by default.
     set(enabled ON)
   endif()

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ppgcomp.constants import WINDOW_LEN
+from ppgcomp.constants import DETREND_HALF, WINDOW_LEN
 
 log = logging.getLogger(__name__)
 
@@ -157,7 +157,7 @@ class CLib:
         _sig(so.shim_sizeof_backlog, _sz)
         _sig(so.shim_decimate, ctypes.c_int, ctypes.c_uint32, _i32p, _sz, _i32p)
         _sig(so.shim_decim_taps, ctypes.c_int, ctypes.c_uint32, _u16p)
-        _sig(so.shim_preprocess_batch, None, _i32p, _sz, _sz, _i8p, _i64p)
+        _sig(so.shim_preprocess_batch, None, _i32p, _sz, _sz, _sz, _i8p, _i64p)
         _sig(
             so.shim_packet_encode_batch,
             ctypes.c_int,
@@ -234,12 +234,12 @@ class CLib:
         return taps[:n].astype(np.int64)
 
     # --- preprocessing -----------------------------------------------------------------------
-    def preprocess(self, windows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def preprocess(self, windows: np.ndarray, half: int = DETREND_HALF) -> tuple[np.ndarray, np.ndarray]:
         """Rows of int32 windows -> (int8 rows, int64 (lo, hi, range) rows)."""
         x = np.ascontiguousarray(np.atleast_2d(windows), dtype=np.int32)
         q = np.zeros(x.shape, dtype=np.int8)
         stats = np.zeros((x.shape[0], 3), dtype=np.int64)
-        self.so.shim_preprocess_batch(x, x.shape[0], x.shape[1], q, stats)
+        self.so.shim_preprocess_batch(x, x.shape[0], x.shape[1], half, q, stats)
         return q, stats
 
     # --- packets -----------------------------------------------------------------------------

@@ -444,3 +444,13 @@ def test_fast_dwarf_reader_matches_pyelftools(firmware: fx.Firmware, monkeypatch
     assert fast.units == slow.units == 3
     assert sorted(fast._ranges) == sorted(slow._ranges)
     assert fast._data == slow._data and fast._data
+
+
+@needs_arm
+def test_string_literals_attributed_by_reference(firmware: fx.Firmware, tmp_path: Path,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    report = report_of(firmware.elf, tmp_path, capsys, "--top", "100")
+    tflm_symbols = sum(s["flash"] for s in report["largest_symbols"] if s["component"] == "tflm")
+    assert "tflm_version" in {s["name"] for s in report["largest_symbols"]}
+    # The literal (and its NUL) has no symbol; the pointer in tflm_version's literal pool claims it.
+    assert report["components"]["tflm"]["flash"] - tflm_symbols >= len(fx.TFLM_STRING) + 1

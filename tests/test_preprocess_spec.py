@@ -7,32 +7,40 @@ from ppgcomp.dsp.decimate import Decimator, cic3_taps, decimate, decimation_fact
 from ppgcomp.dsp.preprocess import int8_to_float, preprocess_window, preprocess_windows
 
 
-def spec_q(x: list[int]) -> list[int]:
+def spec_q(x: list[int], h: int = 12) -> list[int]:
     """Section 3 written out with Python integers, one sample at a time."""
-    lo, hi = min(x), max(x)
+    n = len(x)
+    d = [(2 * h + 1) * x[i] - sum(x[min(max(i + j, 0), n - 1)] for j in range(-h, h + 1)) for i in range(n)]
+    lo, hi = min(d), max(d)
     rng = hi - lo
     if rng == 0:
-        return [-128] * len(x)
-    return [((v - lo) * 255 + rng // 2) // rng - 128 for v in x]
+        return [-128] * n
+    return [((v - lo) * 255 + rng // 2) // rng - 128 for v in d]
 
 
 def test_ramp_by_hand():
+    # a ramp detrends to 0 inside; the clamped edges give d[0] = -78 and d[399] = +78
     q = preprocess_window(np.arange(400, dtype=np.int32))
-    # range 399: q[i] = (255 i + 199) // 399 - 128
     assert q[0] == -128 and q[-1] == 127
-    assert q[1] == (255 + 199) // 399 - 128 == -127
-    assert q[200] == (255 * 200 + 199) // 399 - 128 == 0
+    assert (q[12:388] == (78 * 255 + 78) // 156 - 128).all() and q[200] == 0
 
 
-def test_two_values_and_flat():
-    x = np.array([5, 9] * 200, dtype=np.int32)
-    assert set(preprocess_window(x).tolist()) == {-128, 127}
+def test_spike_by_hand():
+    x = np.zeros(400, np.int32)
+    x[200] = 25  # d[200] = 25*25 - 25 = 600; d = -25 within 12 samples of it; 0 elsewhere; range 625
+    q = preprocess_window(x)
+    assert q[200] == 127 and q[195] == -128
+    assert q[0] == (25 * 255 + 312) // 625 - 128 == -118
+
+
+def test_constant_and_wander_free():
     assert (preprocess_window(np.full(400, 123456, np.int32)) == -128).all()
-
-
-def test_half_rounds_up():
-    # range 2: the middle value maps to (255 + 1) // 2 - 128 = 0
-    assert preprocess_window(np.array([0, 1, 2] + [0] * 397, np.int32))[1] == 0
+    # a slow offset added to the signal barely moves the output: that is the point of the detrend
+    t = np.arange(400)
+    pulses = (1000 * (np.sin(2 * np.pi * t / 20) > 0.9)).astype(np.int32)
+    drift = (5000 * t / 400).astype(np.int32)
+    a, b = preprocess_window(pulses), preprocess_window(pulses + drift)
+    assert np.abs(a[20:380].astype(int) - b[20:380].astype(int)).max() <= 16
 
 
 @pytest.mark.parametrize("seed", range(5))

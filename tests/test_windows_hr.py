@@ -5,7 +5,7 @@ import numpy as np
 from ppgcomp.constants import TARGET_LEN, WINDOW_LEN
 from ppgcomp.data.hr_labels import rpeak_count_bpm, rpeak_times_to_flags, rpeaks_to_hr
 from ppgcomp.data.recording import Recording
-from ppgcomp.data.synthetic import HR_MAX_BPM, HR_MIN_BPM, synthetic_dataset, SyntheticConfig
+from ppgcomp.data.synthetic import HR_MAX_BPM, HR_MIN_BPM, SyntheticConfig, synthetic_dataset
 from ppgcomp.data.windows import make_windows, window_starts
 
 

@@ -52,7 +52,7 @@ def inspect_tflite(data: bytes) -> TfliteModel:
     """Read the quantization parameters and op list, and check the firmware's contract."""
     interp = tf.lite.Interpreter(model_content=data)
     inp, out = interp.get_input_details()[0], interp.get_output_details()[0]
-    ops = sorted({d["op_name"] for d in interp._get_ops_details()})  # noqa: SLF001 - public in spirit
+    ops = sorted({d["op_name"] for d in interp._get_ops_details()})
     model = TfliteModel(
         data=data,
         input_scale=float(inp["quantization"][0]),

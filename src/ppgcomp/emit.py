@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,7 +11,7 @@ import jinja2
 import numpy as np
 
 from ppgcomp import __version__
-from ppgcomp.constants import CODE_LEN, MODEL_RATE_HZ, TRAIN_HOP, WARMUP_LEN, WINDOW_LEN
+from ppgcomp.constants import CODE_LEN, DETREND_HALF, MODEL_RATE_HZ, TRAIN_HOP, WARMUP_LEN, WINDOW_LEN
 from ppgcomp.convert import TfliteModel
 from ppgcomp.models import ENCODER_UNITS
 
@@ -27,7 +28,7 @@ RESOLVER_NAMES = {"FULLY_CONNECTED": "FullyConnected"}
 
 def encoder_macs() -> int:
     dims = (WINDOW_LEN, *ENCODER_UNITS)
-    return int(sum(a * b for a, b in zip(dims[:-1], dims[1:])))
+    return int(sum(a * b for a, b in itertools.pairwise(dims)))
 
 
 def _env() -> jinja2.Environment:
@@ -75,6 +76,7 @@ def emit_firmware_model(model: TfliteModel, arena_used: int, arena: int, out_dir
         "warmup": WARMUP_LEN,
         "hop": TRAIN_HOP,
         "code_len": CODE_LEN,
+        "detrend_half": DETREND_HALF,
         "input_scale": repr(float(np.float32(model.input_scale))),
         "input_zero_point": model.input_zero_point,
         "output_scale": repr(float(np.float32(model.output_scale))),

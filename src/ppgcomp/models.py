@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from ppgcomp.constants import CODE_LEN, TARGET_LEN, WARMUP_LEN, WINDOW_LEN
+import numpy as np
+
+from ppgcomp.constants import CODE_LEN, MODEL_RATE_HZ, TARGET_LEN, WARMUP_LEN, WINDOW_LEN
 from ppgcomp.tfenv import keras
 
 ENCODER_UNITS = (256, 64, CODE_LEN)
+SPECTRAL_BAND_HZ = (0.55, 3.4)  # 33-204 bpm
+SPECTRAL_START = 150  # the filter bank looks at the last 10 s of the window
+SPECTRAL_LAYERS = ("enc_dense0", "enc_dense1")
 HR_GRU_UNITS = 64
 HR_OFFSET_BPM, HR_SCALE_BPM = 100.0, 40.0
 HR_FRAME = 4  # samples per GRU step
@@ -18,6 +23,36 @@ def build_encoder() -> keras.Model:
     for i, units in enumerate(ENCODER_UNITS):
         x = keras.layers.Dense(units, activation="relu", name=f"enc_dense{i}")(x)
     return keras.Model(inp, x, name="encoder")
+
+
+def spectral_init(encoder: keras.Model) -> None:
+    """Make the encoder's first two layers a magnitude spectrum over the HR band, and freeze them.
+
+    Layer 1 (256 units) becomes 64 frequencies x {+cos, -cos, +sin, -sin} Hann-windowed over the last 10 s;
+    after the ReLU, layer 2 (64 units) sums each frequency's four units, |cos| + |sin|, a phase-invariant
+    magnitude. Layer 3 (the 16 codes) and everything downstream are trained. Measured on our synthetic data: a
+    dense encoder trained from random weights, or pre-trained as a plain autoencoder, does not learn a
+    shift-invariant HR feature within the run's budget (HR MAE through the codes stays above 15 bpm); with this
+    front-end it reaches a few bpm. The layers stay ordinary Dense+ReLU, quantized to int8 like the rest.
+    """
+    d0, d1 = encoder.get_layer(SPECTRAL_LAYERS[0]), encoder.get_layer(SPECTRAL_LAYERS[1])
+    n_freq = d1.units
+    if d0.units != 4 * n_freq:
+        raise ValueError("the spectral front-end needs layer 1 = 4 x layer 2 units")
+    t = np.arange(WINDOW_LEN) / MODEL_RATE_HZ
+    taper = np.zeros(WINDOW_LEN)
+    taper[SPECTRAL_START:] = np.hanning(WINDOW_LEN - SPECTRAL_START)
+    taper *= 4.0 / taper.sum()
+    k0 = np.zeros((WINDOW_LEN, d0.units), np.float32)
+    k1 = np.zeros((d0.units, n_freq), np.float32)
+    for i, f in enumerate(np.linspace(*SPECTRAL_BAND_HZ, n_freq)):
+        c, s = np.cos(2 * np.pi * f * t) * taper, np.sin(2 * np.pi * f * t) * taper
+        for j, v in enumerate((c, -c, s, -s)):
+            k0[:, 4 * i + j] = v
+            k1[4 * i + j, i] = 1.0
+    d0.set_weights([k0, np.zeros(d0.units, np.float32)])
+    d1.set_weights([k1, np.zeros(n_freq, np.float32)])
+    d0.trainable = d1.trainable = False
 
 
 def build_decoder() -> keras.Model:

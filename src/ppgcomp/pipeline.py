@@ -14,7 +14,7 @@ from ppgcomp.constants import CODE_LEN, MODEL_RATE_HZ, TRAIN_HOP, WARMUP_LEN, WI
 from ppgcomp.data import DataError, Recording
 from ppgcomp.data.loaders import load_generic, load_osu
 from ppgcomp.data.synthetic import SENSOR_RATE_HZ, SyntheticConfig, synthesize_subject, synthetic_dataset
-from ppgcomp.data.windows import WindowSet, make_windows
+from ppgcomp.data.windows import make_windows
 from ppgcomp.dsp.decimate import decimate, decimation_factor
 from ppgcomp.dsp.preprocess import preprocess_windows
 
@@ -97,8 +97,16 @@ def run(cfg: ExportConfig) -> dict:
     from ppgcomp.convert import convert_encoder
     from ppgcomp.decoding import DECODER_FILE, HR_MODEL_FILE, MODEL_INFO, TFLITE_FILE, CodeDecoder, ModelInfo
     from ppgcomp.emit import emit_firmware_model, emit_golden, encoder_macs
-    from ppgcomp.report import (PACKET_BYTES, compression, hr_mae, plot_hr_traces, plot_reconstructions,
-                                plot_training_curves, recon_metrics, write_report)
+    from ppgcomp.report import (
+        PACKET_BYTES,
+        compression,
+        hr_mae,
+        plot_hr_traces,
+        plot_reconstructions,
+        plot_training_curves,
+        recon_metrics,
+        write_report,
+    )
     from ppgcomp.tfenv import set_seed
     from ppgcomp.training import StageEpochs, TrainConfig, predict, train_all
     from ppgcomp.verify import tflm_codes, verify

@@ -9,10 +9,10 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
 
-from ppgcomp.constants import TARGET_LEN, WINDOW_LEN  # noqa: E402
+from ppgcomp.constants import TARGET_LEN, WINDOW_LEN
 
 log = logging.getLogger(__name__)
 
@@ -105,8 +105,8 @@ def render_markdown(r: dict) -> str:
         "# PPG compression: training and export report",
         "",
         f"Command: `{r['command']}`  ",
-        f"Data: {r['data']['source']}, {r['data']['subjects']} subjects "
-        f"({r['data']['train_windows']} train / {r['data']['val_windows']} val / {r['data']['test_windows']} test windows)  ",
+        (f"Data: {r['data']['source']}, {r['data']['subjects']} subjects ({r['data']['train_windows']} train / "
+         f"{r['data']['val_windows']} val / {r['data']['test_windows']} test windows)  "),
         f"Model SHA-256: `{m['sha256']}` (tag 0x{m['tag']:02x})",
         "",
         "## HR on held-out subjects",
@@ -137,15 +137,15 @@ def render_markdown(r: dict) -> str:
         "",
         "## Verification",
         "",
-        f"On {v['windows']} test windows: TFLM vs TFLite (reference kernels) differing codes: "
-        f"**{v['tflm_vs_tflite_mismatched_codes']}**; Keras QAT vs TFLite: max {v['keras_max_lsb']} LSB "
-        f"({v['keras_mismatched_codes']} codes differ).",
+        (f"On {v['windows']} test windows: TFLM vs TFLite (reference kernels) differing codes: "
+         f"**{v['tflm_vs_tflite_mismatched_codes']}**; Keras QAT vs TFLite: max {v['keras_max_lsb']} LSB "
+         f"({v['keras_mismatched_codes']} codes differ)."),
         "",
         "## Packets",
         "",
-        f"{c['packet_bytes']} bytes per packet. Against 16-bit PPG at 25 Hz: "
-        + ", ".join(f"{k}: {x['ratio']:.1f}x ({x['raw_bytes_per_hop']} B raw per packet)"
-                    for k, x in c["per_hop"].items()) + ".",
+        (f"{c['packet_bytes']} bytes per packet. Against 16-bit PPG at 25 Hz: "
+         + ", ".join(f"{k}: {x['ratio']:.1f}x ({x['raw_bytes_per_hop']} B raw per packet)"
+                     for k, x in c["per_hop"].items()) + "."),
         "",
         "## Plots",
         "",

@@ -10,8 +10,8 @@ os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
 
-import tensorflow as tf  # noqa: E402
-import tf_keras as keras  # noqa: E402
+import tensorflow as tf
+import tf_keras as keras
 
 warnings.filterwarnings("ignore", message=".*tf.lite.Interpreter is deprecated.*")
 warnings.filterwarnings("ignore", category=UserWarning, module="tf_keras")
@@ -27,4 +27,4 @@ def set_seed(seed: int) -> None:
         pass
 
 
-__all__ = ["tf", "keras", "set_seed"]
+__all__ = ["keras", "set_seed", "tf"]

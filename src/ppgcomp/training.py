@@ -11,19 +11,19 @@ from pathlib import Path
 import numpy as np
 
 from ppgcomp.data.windows import WindowSet
-from ppgcomp.models import build_decoder, build_encoder, build_hr_model, build_pipeline
+from ppgcomp.models import SPECTRAL_LAYERS, build_decoder, build_encoder, build_hr_model, build_pipeline, spectral_init
 from ppgcomp.tfenv import keras, tf
 
 log = logging.getLogger(__name__)
 
-RECON_WEIGHT = 200.0  # task-specific loss: HR MAE (bpm) + RECON_WEIGHT * reconstruction MSE
+RECON_WEIGHT = 5.0  # task-specific loss: HR MAE (bpm) + RECON_WEIGHT * reconstruction MSE
 
 
 @dataclass
 class StageEpochs:
-    ae: int = 40
+    ae: int = 20
     hr: int = 20
-    e2e: int = 14
+    e2e: int = 40
     qat: int = 5
 
 
@@ -84,6 +84,7 @@ def train_all(train: WindowSet, val: WindowSet, cfg: TrainConfig, ckpt_dir: Path
     xtr, xva = train.x, val.x
     history: dict[str, dict[str, list[float]]] = {}
     encoder, decoder, hr_model = build_encoder(), build_decoder(), build_hr_model()
+    spectral_init(encoder)
 
     # Stage 1: autoencoder pre-training on reconstruction.
     ae = keras.Sequential([encoder, decoder], name="autoencoder")
@@ -98,13 +99,16 @@ def train_all(train: WindowSet, val: WindowSet, cfg: TrainConfig, ckpt_dir: Path
 
     # Stage 3: end-to-end, task-specific: the codes must keep what the HR model needs.
     pipe = build_pipeline(encoder, decoder, hr_model)
-    pipe.compile(keras.optimizers.Adam(cfg.lr / 2), loss={"recon": "mse", "hr": "mae"},
+    pipe.compile(keras.optimizers.Adam(cfg.lr), loss={"recon": "mse", "hr": "mae"},
                  loss_weights={"recon": RECON_WEIGHT, "hr": 1.0})
     ytr, yva = {"recon": xtr, "hr": train.hr_bpm}, {"recon": xva, "hr": val.hr_bpm}
     history["3_end_to_end"] = _fit(pipe, "3_end_to_end", xtr, ytr, (xva, yva), cfg.epochs.e2e, cfg, ckpt_dir)
 
     # Stage 4: quantization-aware training of the encoder; decoder and HR model frozen.
     qat_encoder = quantize_encoder(encoder)
+    for layer in qat_encoder.layers:  # the spectral front-end stays as designed
+        if getattr(getattr(layer, "layer", None), "name", "") in SPECTRAL_LAYERS:
+            layer.trainable = False
     decoder.trainable = False
     hr_model.trainable = False
     qpipe = build_pipeline(qat_encoder, decoder, hr_model)

@@ -6,7 +6,53 @@
 
 #include "preprocess.h"
 
-void ppg_preprocess(const int32_t *x, size_t n, int8_t *q, struct ppg_window_stats *st)
+/* x[clamp(i, 0, n - 1)] for a signed index. */
+static inline int64_t sample_at(const int32_t *x, size_t n, int64_t i)
+{
+	if (i < 0) {
+		return x[0];
+	}
+	if (i >= (int64_t)n) {
+		return x[n - 1U];
+	}
+	return x[i];
+}
+
+/*
+ * Iterates d[i] = (2h+1) x[i] - sum_{j=-h}^{h} x[clamp(i+j)] with a running sum, so no
+ * scratch buffer is needed: |d| < (2h+1) 2^32 and the sum stays well inside int64.
+ */
+struct detrend_iter {
+	const int32_t *x;
+	size_t n;
+	int64_t h;
+	int64_t sum;
+	size_t i;
+};
+
+static void detrend_start(struct detrend_iter *it, const int32_t *x, size_t n, size_t half)
+{
+	it->x = x;
+	it->n = n;
+	it->h = (int64_t)half;
+	it->i = 0U;
+	it->sum = 0;
+	for (int64_t j = -it->h; j <= it->h; j++) {
+		it->sum += sample_at(x, n, j);
+	}
+}
+
+static int64_t detrend_next(struct detrend_iter *it)
+{
+	const int64_t i = (int64_t)it->i;
+	const int64_t d = (2 * it->h + 1) * (int64_t)it->x[it->i] - it->sum;
+
+	it->sum += sample_at(it->x, it->n, i + it->h + 1) - sample_at(it->x, it->n, i - it->h);
+	it->i++;
+	return d;
+}
+
+void ppg_preprocess(const int32_t *x, size_t n, size_t half, int8_t *q, struct ppg_window_stats *st)
 {
 	int32_t lo = 0;
 	int32_t hi = 0;
@@ -24,16 +70,29 @@ void ppg_preprocess(const int32_t *x, size_t n, int8_t *q, struct ppg_window_sta
 		}
 	}
 
-	/* 0 <= range < 2^32: compute in int64, store as uint32. */
-	const uint32_t range = (uint32_t)((int64_t)hi - (int64_t)lo);
-
 	if (st != NULL) {
 		st->lo = lo;
 		st->hi = hi;
-		st->range = range;
+		/* 0 <= range < 2^32: compute in int64, store as uint32. */
+		st->range = (uint32_t)((int64_t)hi - (int64_t)lo);
+	}
+	if (n == 0U) {
+		return;
 	}
 
-	if (range == 0U) {
+	struct detrend_iter it;
+	int64_t dlo = INT64_MAX;
+	int64_t dhi = INT64_MIN;
+
+	detrend_start(&it, x, n, half);
+	for (size_t i = 0U; i < n; i++) {
+		const int64_t d = detrend_next(&it);
+
+		dlo = d < dlo ? d : dlo;
+		dhi = d > dhi ? d : dhi;
+	}
+
+	if (dhi == dlo) {
 		for (size_t i = 0U; i < n; i++) {
 			q[i] = INT8_MIN;
 		}
@@ -41,16 +100,16 @@ void ppg_preprocess(const int32_t *x, size_t n, int8_t *q, struct ppg_window_sta
 	}
 
 	/*
-	 * The numerator is non-negative and below 2^32 * 255 + 2^31 < 2^41, so unsigned 64-bit
-	 * division is the floor division of the spec, and the quotient is 0..255.
+	 * 0 <= d - dlo <= range < (2h+1) 2^33, so the numerator stays below 2^63 for any
+	 * h < 2^20 and unsigned 64-bit division is the floor division of the spec.
 	 */
-	const uint64_t den = range;
-	const uint64_t half = den / 2U;
+	const uint64_t den = (uint64_t)(dhi - dlo);
+	const uint64_t half_den = den / 2U;
 
+	detrend_start(&it, x, n, half);
 	for (size_t i = 0U; i < n; i++) {
-		const uint64_t off = (uint64_t)((int64_t)x[i] - (int64_t)lo);
-		const uint64_t num = off * 255U + half;
+		const uint64_t off = (uint64_t)(detrend_next(&it) - dlo);
 
-		q[i] = (int8_t)((int32_t)(num / den) - 128);
+		q[i] = (int8_t)((int32_t)((off * 255U + half_den) / den) - 128);
 	}
 }

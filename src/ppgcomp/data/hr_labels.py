@@ -19,7 +19,7 @@ SMOOTH_CUTOFF_HZ = 0.15
 def rpeak_count_bpm(rpeak_flags: np.ndarray, rate_hz: float, window_s: float = HR_WINDOW_S) -> np.ndarray:
     """Per-sample count of R-peaks in the trailing `window_s` seconds, converted to bpm (unsmoothed)."""
     flags = (np.asarray(rpeak_flags) > 0).astype(np.int64)
-    win = int(round(window_s * rate_hz))
+    win = round(window_s * rate_hz)
     csum = np.concatenate([[0], np.cumsum(flags)])
     idx = np.arange(flags.size)
     start = np.maximum(idx + 1 - win, 0)

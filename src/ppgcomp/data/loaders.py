@@ -162,8 +162,9 @@ def load_generic(path: Path, rate_hz: float | None = None) -> list[Recording]:
         cols = {name.lower(): i for i, name in enumerate(header)}
         if "ppg" not in cols:
             raise DataError(f"{f}: missing column 'ppg' (header has: {', '.join(header) or 'nothing'})")
-        get = lambda name: data[:, cols[name]] if name in cols else None  # noqa: E731
-        recs.append(_from_signals(f, data[:, cols["ppg"]], rate_hz, get("hr_bpm"), get("rpeak"), None))
+        hr = data[:, cols["hr_bpm"]] if "hr_bpm" in cols else None
+        peaks = data[:, cols["rpeak"]] if "rpeak" in cols else None
+        recs.append(_from_signals(f, data[:, cols["ppg"]], rate_hz, hr, peaks, None))
     return recs
 
 

@@ -128,7 +128,7 @@ def synthesize_subject(seed: int, minutes: float, sensor_rate_hz: int = SENSOR_R
     """One subject's raw PPG (int32 ADC counts at the sensor rate) and R-peak times in seconds."""
     rng = np.random.default_rng(seed)
     fs = float(sensor_rate_hz)
-    n = int(round(minutes * 60.0 * fs))
+    n = round(minutes * 60.0 * fs)
     resp_hz = rng.uniform(0.15, 0.4)
     hr = _hr_trajectory(rng, n, fs)
     beats = _beat_times(rng, hr, fs, resp_hz)

@@ -19,7 +19,7 @@ def decimation_factor(rate_hz: float) -> int:
         raise ValueError(f"sample rate {rate_hz:g} Hz is not an integer multiple of {MODEL_RATE_HZ} Hz")
     if round(m) > MAX_DECIMATION:
         raise ValueError(f"sample rate {rate_hz:g} Hz is above {MODEL_RATE_HZ * MAX_DECIMATION} Hz")
-    return int(round(m))
+    return round(m)
 
 
 def cic3_taps(m: int) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""Integer min-max normalisation and int8 quantisation of one window, bit-exact with app/src/dsp/preprocess.c.
+"""Integer detrend, min-max normalisation and int8 quantisation of one window, bit-exact with app/src/dsp/preprocess.c.
 
 See docs/preprocessing.md, section 3.
 """
@@ -7,20 +7,28 @@ from __future__ import annotations
 
 import numpy as np
 
-from ppgcomp.constants import INPUT_SCALE, INPUT_ZERO_POINT, WINDOW_LEN
+from ppgcomp.constants import DETREND_HALF, INPUT_SCALE, INPUT_ZERO_POINT, WINDOW_LEN
 
 
-def preprocess_window(x: np.ndarray) -> np.ndarray:
+def preprocess_window(x: np.ndarray, half: int = DETREND_HALF) -> np.ndarray:
     """Map one int32 window to the encoder's int8 input."""
-    return preprocess_windows(np.asarray(x)[None, :])[0]
+    return preprocess_windows(np.asarray(x)[None, :], half)[0]
 
 
-def preprocess_windows(x: np.ndarray) -> np.ndarray:
+def detrend(x: np.ndarray, half: int = DETREND_HALF) -> np.ndarray:
+    """d[i] = (2h+1) x[i] - sum of x[clamp(i-h .. i+h)] over each row (int64): a moving-average high-pass."""
+    xi = np.asarray(x).astype(np.int64)
+    n = xi.shape[1]
+    idx = np.clip(np.arange(n)[:, None] + np.arange(-half, half + 1)[None, :], 0, n - 1)
+    return (2 * half + 1) * xi - xi[:, idx].sum(axis=2)
+
+
+def preprocess_windows(x: np.ndarray, half: int = DETREND_HALF) -> np.ndarray:
     """Vectorised :func:`preprocess_window` over rows of an (n, W) int array."""
     x = np.asarray(x)
     if x.ndim != 2:
         raise ValueError("preprocess_windows expects a 2-D (windows, samples) array")
-    xi = x.astype(np.int64)
+    xi = detrend(x, half)
     lo = xi.min(axis=1, keepdims=True)
     hi = xi.max(axis=1, keepdims=True)
     rng = hi - lo
@@ -31,8 +39,12 @@ def preprocess_windows(x: np.ndarray) -> np.ndarray:
 
 
 def int8_to_float(q: np.ndarray) -> np.ndarray:
-    """The float value the network sees for an int8 input: exactly (q + 128) / 255."""
+    """The float value the network sees for an int8 input: scale * (q - zero_point), as TFLite dequantizes.
+
+    In exact arithmetic this is (q + 128) / 255, a min-max normalisation to [0, 1]; in float32 it can differ
+    from the correctly rounded quotient by one ulp, and it is the value the converted model was trained on.
+    """
     return ((np.asarray(q, dtype=np.float32) - INPUT_ZERO_POINT) * np.float32(INPUT_SCALE)).astype(np.float32)
 
 
-__all__ = ["preprocess_window", "preprocess_windows", "int8_to_float", "WINDOW_LEN"]
+__all__ = ["WINDOW_LEN", "detrend", "int8_to_float", "preprocess_window", "preprocess_windows"]

@@ -24,6 +24,7 @@ from ppgcomp.elfsize.dwarfsrc import SourceIndex, build_source_index
 from ppgcomp.elfsize.errors import InputError
 from ppgcomp.elfsize.loader import LoadedElf
 from ppgcomp.elfsize.memory import FLASH, RAM, MemoryUsage, Section
+from ppgcomp.elfsize.references import Hole, attribute_by_reference
 
 log = logging.getLogger(__name__)
 
@@ -68,11 +69,14 @@ class _RawSymbol:
     size: int
     shndx: int
     is_code: bool
+    file: str | None = None  # for local symbols: the STT_FILE entry they follow (source basename)
 
 
 _ELF32_SYM = struct.Struct("IIIBBH")
 _STT = {0: "STT_NOTYPE", 1: "STT_OBJECT", 2: "STT_FUNC"}
 _SHN_LORESERVE = 0xFF00
+_STT_FILE = 4
+_STB_LOCAL = 0
 
 
 def _read_symbols(loaded: LoadedElf) -> list[_RawSymbol] | None:
@@ -91,16 +95,22 @@ def _read_symbols(loaded: LoadedElf) -> list[_RawSymbol] | None:
         raise InputError(f"{loaded.path}: unexpected symbol table entry size {entsize}")
     thumb = loaded.machine == "EM_ARM"
     out: list[_RawSymbol] = []
+    current_file: str | None = None
     for st_name, value, sym_size, info, _other, shndx in fmt.iter_unpack(data[start:start + size - size % entsize]):
         kind = _STT.get(info & 0xF)
-        if sym_size == 0 or kind is None or shndx == 0 or shndx >= _SHN_LORESERVE:
+        is_file = info & 0xF == _STT_FILE
+        if not is_file and (sym_size == 0 or kind is None or shndx == 0 or shndx >= _SHN_LORESERVE):
             continue
         name_end = data.find(b"\0", str_off + st_name, str_end)
         name = data[str_off + st_name:name_end if name_end >= 0 else str_end].decode("utf-8", "replace")
+        if is_file:
+            current_file = name or None
+            continue
         is_code = kind == "STT_FUNC"
         if is_code and thumb:
             value &= ~1
-        out.append(_RawSymbol(name, value, sym_size, shndx, is_code))
+        local = info >> 4 == _STB_LOCAL
+        out.append(_RawSymbol(name, value, sym_size, shndx, is_code, current_file if local else None))
     return out
 
 
@@ -111,6 +121,9 @@ def _classify(sym: _RawSymbol, section: Section, index: SourceIndex | None) -> t
     source = index.lookup(sym.address, sym.is_code) if index else None
     if source:
         return C.component_for_path(source), source, "dwarf"
+    source = index.by_basename(sym.file) if index and sym.file else None
+    if source:
+        return C.component_for_path(source), source, "dwarf (file symbol)"
     comp = C.component_for_name(sym.name)
     if comp:
         return comp, None, "symbol name"
@@ -144,8 +157,8 @@ def attribute(loaded: LoadedElf, usage: MemoryUsage, use_dwarf: bool = True) -> 
     for sym in symbols:
         by_section[sym.shndx].append(sym)
     uses: list[SymbolUse] = []
+    holes: list[Hole] = []
     for sec in counted:
-        covered = 0
         cursor = sec.vma
         sec_end = sec.vma + sec.size
         for sym in sorted(by_section.get(sec.index, []), key=lambda s: (s.address, -s.size, s.name)):
@@ -153,14 +166,20 @@ def attribute(loaded: LoadedElf, usage: MemoryUsage, use_dwarf: bool = True) -> 
             end = min(sym.address + sym.size, sec_end)
             if end <= start:
                 continue
+            if start > cursor:
+                holes.append(Hole(sec, cursor, start))
             comp, source, rule = _classify(sym, sec, index)
             flash, ram = _charge(totals, comp, sec, end - start)
             uses.append(SymbolUse(sym.name, sym.address, sym.size, sec.name, comp, flash, ram, source, rule))
-            covered += end - start
             cursor = end
-        rest = sec.size - covered
-        if rest > 0:
-            _charge(totals, C.component_for_section(sec.name) or C.UNATTRIBUTED, sec, rest)
+        if sec_end > cursor:
+            holes.append(Hole(sec, cursor, sec_end))
+    by_rule = [h for h in holes if C.component_for_section(h.section.name)]
+    for hole in by_rule:
+        _charge(totals, C.component_for_section(hole.section.name) or C.UNATTRIBUTED, hole.section, hole.size)
+    open_holes = [h for h in holes if not C.component_for_section(h.section.name)]
+    for hole, comp, nbytes in attribute_by_reference(loaded, open_holes, uses):
+        _charge(totals, comp, hole.section, nbytes)
     _charge_gaps(totals, usage)
     if index is None:
         log.info("no DWARF debug info; attributing by symbol and section names")

@@ -35,7 +35,7 @@ DESCRIPTIONS: dict[str, str] = {
     ARENA: "TFLM tensor arena (the generated tflm_tensor_arena buffer)",
     TFLM: "TensorFlow Lite Micro runtime and the modules/tflm wrapper",
     CMSIS_NN: "CMSIS-NN kernels",
-    BLE_HOST: "Bluetooth LE stack (host; on the net core also the controller and HCI IPC)",
+    BLE_HOST: "Bluetooth LE stack (host; on the net core also the controller and HCI IPC) and its crypto",
     KERNEL: "Zephyr kernel, arch, SoC, and subsystems (logging, IPC service, ...)",
     LIBC: "C library, libgcc and libstdc++ / C++ runtime",
     DRIVERS: "device drivers and HALs (nrfx, OpenAMP/libmetal)",
@@ -56,7 +56,9 @@ PATH_RULES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"tflite-micro|tflite_micro|tensorflow/lite/|/modules/tflm/|/signal/micro/", _I), TFLM),
     (re.compile(r"/lib/libc/|picolibc|newlib|libgcc|libstdc\+\+|libsupc\+\+|/lib/cpp/|/arm-none-eabi/|"
                 r"/arm-zephyr-eabi/|/gcc/", _I), LIBC),
-    (re.compile(r"/subsys/bluetooth/|softdevice_controller|/mpsl/|/drivers/bluetooth/", _I), BLE_HOST),
+    # Crypto libraries are pulled in by the BLE stack (SMP, ECC), so they count as ble_host.
+    (re.compile(r"/subsys/bluetooth/|softdevice_controller|/mpsl/|/drivers/bluetooth/|mbedtls|tinycrypt|"
+                r"/modules/crypto/", _I), BLE_HOST),
     (re.compile(r"/drivers/|/modules/hal/|/hal_nordic/|/nrfx/|/open-amp/|/libmetal/|/subsys/ipc/", _I), DRIVERS),
     (re.compile(r"/kernel/|/arch/|/soc/|/subsys/|/lib/|/misc/|/boards/|/include/zephyr/|/zephyr/include/|"
                 r"isr_tables\.c|/zephyr/misc/|offsets\.c", _I), KERNEL),

@@ -57,6 +57,7 @@ class SourceIndex:
         self._starts: list[int] = []
         self._ranges: list[tuple[int, int, str]] = []
         self._data: dict[int, str] = {}
+        self._basenames: dict[str, str | None] = {}
         self.units = 0
 
     @property
@@ -73,6 +74,13 @@ class SourceIndex:
     def finish(self) -> None:
         self._ranges.sort()
         self._starts = [r[0] for r in self._ranges]
+        for path in {r[2] for r in self._ranges} | set(self._data.values()):
+            base = posixpath.basename(path)
+            self._basenames[base] = None if base in self._basenames else path
+
+    def by_basename(self, name: str) -> str | None:
+        """The one compile unit whose source file has this basename (None if none or ambiguous)."""
+        return self._basenames.get(posixpath.basename(name))
 
     def lookup(self, addr: int, is_code: bool) -> str | None:
         if not is_code and addr in self._data:

@@ -1,0 +1,74 @@
+/*
+ * Copyright (c) 2025 The ppgcomp authors
+ *
+ * SPDX-License-Identifier: Apache-2.0
+ */
+
+/*
+ * Send policy over the backlog ring, shared by every transport (portable C: tests/app_faults
+ * drives it with a mock transport):
+ *  - a live packet is sent directly while the ring is empty;
+ *  - when the send fails (no link, not subscribed, no TX buffer, ...) it goes into the ring, and
+ *    while the ring holds packets every new packet goes there too, so packets leave in order;
+ *  - app_txq_drain() sends the ring oldest-first with PPG_PKT_FLAG_BACKLOG set, popping a packet
+ *    only once its send was accepted; it stops at the first refusal;
+ *  - a packet is lost only when the ring overflows (counted by the ring).
+ * Not locked: the caller runs submit and drain in one context.
+ */
+
+#ifndef APP_TX_QUEUE_H_
+#define APP_TX_QUEUE_H_
+
+#include <stdint.h>
+
+#include "backlog/backlog.h"
+#include "packet/packet.h"
+
+/**
+ * Sends one packet. Returns 0 when the packet was accepted, a negative errno otherwise
+ * (e.g. -ENOTCONN, -ENOMEM or -EAGAIN for no TX buffer); the packet is then kept.
+ */
+typedef int (*app_txq_send_fn)(void *ctx, const uint8_t pkt[PPG_PKT_LEN]);
+
+struct app_txq {
+	struct ppg_backlog *ring;
+	app_txq_send_fn send;
+	void *ctx;
+	/** Packets accepted by send (live and backlog). */
+	uint32_t sent;
+	/** Of those, sent from the ring. */
+	uint32_t sent_backlog;
+	/** Sends refused. */
+	uint32_t refused;
+	/** Error of the last refused send (0 if none yet). */
+	int last_err;
+};
+
+enum app_txq_result {
+	/** Sent live. */
+	APP_TXQ_SENT = 0,
+	/** Kept in the ring (sent later with the BACKLOG flag). */
+	APP_TXQ_QUEUED = 1,
+	/** Kept in the ring, which overflowed: its oldest packet was dropped. */
+	APP_TXQ_QUEUED_DROPPED = 2,
+};
+
+int app_txq_init(struct app_txq *q, struct ppg_backlog *ring, app_txq_send_fn send, void *ctx);
+
+/** @brief Submit a live packet; returns an enum app_txq_result or -EINVAL. */
+int app_txq_submit(struct app_txq *q, const uint8_t pkt[PPG_PKT_LEN]);
+
+/** @brief Send from the ring until it is empty or a send is refused; returns packets sent. */
+int app_txq_drain(struct app_txq *q);
+
+static inline uint32_t app_txq_depth(const struct app_txq *q)
+{
+	return (uint32_t)ppg_backlog_depth(q->ring);
+}
+
+static inline uint32_t app_txq_dropped(const struct app_txq *q)
+{
+	return ppg_backlog_dropped(q->ring);
+}
+
+#endif /* APP_TX_QUEUE_H_ */

@@ -1,0 +1,49 @@
+/*
+ * Copyright (c) 2025 The ppgcomp authors
+ *
+ * SPDX-License-Identifier: Apache-2.0
+ */
+
+/* 25 Hz window and encoder hop: hands preprocessed windows to the processing thread. */
+
+#ifndef APP_WINDOWING_H_
+#define APP_WINDOWING_H_
+
+#include <stdint.h>
+
+#include <zephyr/kernel.h>
+
+#include "model/ppg_encoder_model.h"
+
+enum app_job_kind {
+	/** A preprocessed window to encode. */
+	APP_JOB_WINDOW,
+	/** The sensor stream ended (end of a replay file, or the sensor could not start). */
+	APP_JOB_END,
+};
+
+struct app_window_job {
+	/** Encoder input, the window preprocessed to int8. */
+	int8_t q[PPG_MODEL_WINDOW_LEN];
+	/** Window sequence number (wraps into the packet's u16). */
+	uint32_t seq;
+	/** PPG_PKT_FLAG_GAP / _SATURATED / _FLAT. */
+	uint8_t flags;
+	/** enum app_job_kind. */
+	uint8_t kind;
+	/** APP_JOB_END: 0 for a normal end, a negative errno when the sensor failed. */
+	int16_t status;
+};
+
+/** Queue from the sampling thread to the processing thread. */
+extern struct k_msgq app_job_q;
+
+void windowing_init(void);
+
+/** Add one 25 Hz sample with its PPG_WIN_MARK_* bits; queues a job when the hop is due. */
+void windowing_push(int32_t sample, uint8_t marks);
+
+/** Queue the end marker (waits for room: it is never dropped). */
+void windowing_finish(int status);
+
+#endif /* APP_WINDOWING_H_ */

@@ -1,0 +1,13 @@
+"""Host receiver for the device's code packets: BLE (bleak) or a native_sim replay -> HR in bpm.
+
+* :mod:`~ppgcomp.receiver.session`: packets -> ordered windows -> HR rows (one decoding path, CodeDecoder).
+* :mod:`~ppgcomp.receiver.replay`: native_sim hex-line files into a session.
+* :mod:`~ppgcomp.receiver.ble`: GATT client loop (model check, pairing, reconnect with back-off).
+* :mod:`~ppgcomp.receiver.timeline`: the per-sample HR timeline, reference files and MAE.
+* :mod:`~ppgcomp.receiver.output`: CSV rows and plots.
+* :mod:`~ppgcomp.receiver.reference`: the Python reference of the firmware (replay files, packets, expected MAE).
+* :mod:`~ppgcomp.receiver.cli` / :mod:`~ppgcomp.receiver.make_replay`: scripts/receive.py and scripts/make_replay.py.
+
+Heavy imports (TensorFlow, bleak, matplotlib) happen inside the functions that need them, so bad command-line
+input is refused before any of them load.
+"""

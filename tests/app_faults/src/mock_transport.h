@@ -1,0 +1,41 @@
+/*
+ * Copyright (c) 2025 The ppgcomp authors
+ *
+ * SPDX-License-Identifier: Apache-2.0
+ */
+
+/*
+ * Mock transport for the fault tests: implements transport.h over the app's tx_queue with a
+ * mock link whose send result the test sets (up, down, or "no TX buffer" after N packets), and
+ * records what was sent.
+ */
+
+#ifndef MOCK_TRANSPORT_H_
+#define MOCK_TRANSPORT_H_
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "packet/packet.h"
+#include "transport/tx_queue.h"
+
+#define MOCK_RING_CAP 8U
+#define MOCK_MAX_SENT 64U
+
+struct mock_link {
+	/** Error returned by every send when not 0 (e.g. -ENOTCONN). */
+	int fail_with;
+	/** Sends accepted before the link starts failing with -ENOMEM (negative: unlimited). */
+	int budget;
+	/** Packets accepted, in order. */
+	uint8_t sent[MOCK_MAX_SENT][PPG_PKT_LEN];
+	size_t n_sent;
+};
+
+extern struct mock_link mock_link;
+extern struct app_txq mock_txq;
+
+/** Reset the mock link (up, unlimited) and an empty ring of MOCK_RING_CAP packets. */
+void mock_transport_reset(void);
+
+#endif /* MOCK_TRANSPORT_H_ */
