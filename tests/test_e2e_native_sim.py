@@ -2,7 +2,9 @@
 
 Skipped (with the reason) unless a Zephyr workspace is present (ZEPHYR_BASE, or a west workspace whose manifest
 repository is this repo) and ``west build -b native_sim app`` succeeds. Set PPG_E2E_REQUIRE=1 (CI with a
-workspace) to turn those skips into failures.
+workspace) to turn those skips into failures. The receiver uses artifacts/, which must be the model compiled into
+the app (app/src/model); PPG_E2E_APP=DIR and PPG_E2E_ARTIFACTS=DIR test another app copy and its artefacts (e.g. a
+fresh export before committing it).
 
 Checks: the app exits 0 at the end of the replay file; exactly one packet per window, in order (seq 0..n-1);
 the HR MAE against the known HR is within 0.5 bpm of the Python reference's figure (make_replay); and, reported
@@ -26,6 +28,8 @@ from ppgcomp.receiver import cli as receive_cli
 from ppgcomp.receiver import make_replay
 
 REPO = Path(__file__).resolve().parents[1]
+APP = Path(os.environ.get("PPG_E2E_APP", REPO / "app"))
+ARTIFACTS = Path(os.environ.get("PPG_E2E_ARTIFACTS", REPO / "artifacts"))
 MAE_TOLERANCE_BPM = 0.5
 DEFAULT_HOP = 200
 BUILD_TIMEOUT_S = 3600
@@ -66,7 +70,7 @@ def zephyr_workspace() -> tuple[str | None, str]:
 
 
 def _firmware_model_sha() -> str | None:
-    header = REPO / "app" / "src" / "model" / "ppg_encoder_model.h"
+    header = APP / "src" / "model" / "ppg_encoder_model.h"
     m = re.search(r'PPG_MODEL_SHA256_HEX\s+"([0-9a-f]{64})"', header.read_text()) if header.is_file() else None
     return m.group(1) if m else None
 
@@ -92,13 +96,13 @@ def native_sim_exe(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path
     zb, why = zephyr_workspace()
     if zb is None:
         _skip(why)
-    if not (REPO / "app" / "CMakeLists.txt").is_file():
-        _skip("app/CMakeLists.txt is missing: no Zephyr application to build yet")
+    if not (APP / "CMakeLists.txt").is_file():
+        _skip(f"{APP}/CMakeLists.txt is missing: no Zephyr application to build yet")
     west = _west()
     if west is None:
         _skip("west is not installed (needed for `west build`)")
     build = tmp_path_factory.mktemp("native_sim") / "build"
-    cmd = [west, "build", "-b", "native_sim", "app", "-d", str(build)]
+    cmd = [west, "build", "-b", "native_sim", str(APP), "-d", str(build)]
     try:
         proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=BUILD_TIMEOUT_S, check=False,
                               env={**os.environ, "ZEPHYR_BASE": zb})
@@ -111,26 +115,25 @@ def native_sim_exe(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path
         hint = (" (west's Python lacks Zephyr's requirements: source the workspace's environment, e.g. "
                 "zephyr-env.sh, or pip install -r $ZEPHYR_BASE/scripts/requirements.txt)"
                 if "No module named" in log else "")
-        _skip(f"native_sim build of app/ failed (rc {proc.returncode}){hint}: " + " | ".join(errors[:6])[:1500])
+        _skip(f"native_sim build of {APP} failed (rc {proc.returncode}){hint}: " + " | ".join(errors[:6])[:1500])
     return exe, build
 
 
 @pytest.fixture(scope="module")
 def artifacts() -> Path:
     """The committed artefacts, which must be the model compiled into the firmware."""
-    art = REPO / "artifacts"
-    info = art / "model_info.json"
+    info = ARTIFACTS / "model_info.json"
     if not info.is_file():
-        _skip("artifacts/model_info.json is missing: commit the default model (scripts/train_export.py)")
+        _skip(f"{info} is missing: commit the default model (scripts/train_export.py)")
     fw = _firmware_model_sha()
     local = json.loads(info.read_text()).get("sha256")
     if fw is None or fw != local:
-        _skip(f"artifacts/ (model {str(local)[:16]}) is not the model in app/src/model (model {str(fw)[:16]}): "
+        _skip(f"{ARTIFACTS} (model {str(local)[:16]}) is not the model in {APP}/src/model (model {str(fw)[:16]}): "
               "export both from the same run")
-    return art
+    return ARTIFACTS
 
 
-def test_native_sim_end_to_end(native_sim_exe: tuple[Path, Path], artifacts: Path, tmp_path: Path,
+def test_native_sim_end_to_end(artifacts: Path, native_sim_exe: tuple[Path, Path], tmp_path: Path,
                                record_property: pytest.RecordProperty) -> None:
     exe, build = native_sim_exe
     hop = _kconfig_hop(build)

@@ -145,7 +145,7 @@ def test_receive_main_in_process(replay_set: dict, tmp_path: Path, capsys: pytes
 def test_receive_script_subprocess(replay_set: dict, repo_root: Path) -> None:
     proc = subprocess.run(
         [sys.executable, str(repo_root / "scripts" / "receive.py"), "--replay", str(replay_set["packets_file"]),
-         "--artifacts", str(replay_set["artifacts"]), "--hop", str(HOP), "--reference", str(replay_set["reference"])],
+         "--artifacts", str(replay_set["artifacts"]), "--reference", str(replay_set["reference"])],  # hop: header
         check=False, capture_output=True, text=True, timeout=600, env={**os.environ, "PYTHONPATH": ""})
     assert proc.returncode == 0, proc.stderr[-2000:]
     n = replay_set["expected"]["packets"]
@@ -265,6 +265,19 @@ def test_sequence_wrap_and_restart(replay_set: dict, decoder) -> None:
     s, rows = _replay(decoder, _hex(restarted))
     assert [r.index for r in rows] == list(range(9000, 9006))  # the timeline continues after the restart
     assert rows[3].flags == ("resync",) and s.stream.stats.resyncs == 1
+
+
+def test_header_hop(replay_set: dict, decoder, caplog: pytest.LogCaptureFixture) -> None:
+    from ppgcomp.receiver.replay import replay_lines
+
+    lines = ["# ppgcomp packets model_tag=0x00 hop=50 model=" + "ab" * 32] + _hex(replay_set["packets"][:2])
+    s = _session(decoder, 200)
+    rows = replay_lines(s, lines, adopt_header_hop=True)
+    assert s.hop == 50 and [r.time_s for r in rows] == [16.0, 18.0]
+    assert "not the local artefacts" in caplog.text
+    s = _session(decoder, 200)
+    replay_lines(s, lines, adopt_header_hop=False)  # an explicit --hop wins, with a warning
+    assert s.hop == 200 and "says hop=50 but --hop is 200" in caplog.text
 
 
 def test_hop_above_target_uses_all_200(replay_set: dict, decoder) -> None:

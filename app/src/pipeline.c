@@ -5,7 +5,7 @@
  */
 
 /*
- * Processing thread: takes preprocessed windows from app_job_q, runs the encoder, frames the
+ * Processing thread: takes preprocessed windows from the windowing job slots, runs the encoder, frames the
  * codes and submits the packet to the transport. At the end of a replay (APP_JOB_END) it flushes
  * the transport and, with CONFIG_APP_EXIT_AT_REPLAY_END, exits native_sim.
  */
@@ -30,7 +30,6 @@ LOG_MODULE_REGISTER(app_pipeline, CONFIG_APP_LOG_LEVEL);
 K_THREAD_STACK_DEFINE(pipeline_stack, CONFIG_APP_PROCESSING_STACK_SIZE);
 static struct k_thread pipeline_thread_data;
 
-static struct app_window_job job;
 static int8_t codes[PPG_PKT_CODE_LEN];
 static uint8_t pkt[PPG_PKT_LEN];
 
@@ -81,12 +80,17 @@ static void pipeline_thread(void *p1, void *p2, void *p3)
 	(void)encoder_init();
 
 	for (;;) {
-		(void)k_msgq_get(&app_job_q, &job, K_FOREVER);
-		if (job.kind == APP_JOB_END) {
-			finish(job.status);
+		struct app_window_job *job = windowing_next_job();
+
+		if (job->kind == APP_JOB_END) {
+			int status = job->status;
+
+			windowing_job_done();
+			finish(status);
 			continue;
 		}
-		process_window(&job);
+		process_window(job);
+		windowing_job_done();
 	}
 }
 

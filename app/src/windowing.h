@@ -35,8 +35,16 @@ struct app_window_job {
 	int16_t status;
 };
 
-/** Queue from the sampling thread to the processing thread. */
-extern struct k_msgq app_job_q;
+/**
+ * @brief Next job for the processing thread (blocks until one is queued).
+ *
+ * Jobs live in CONFIG_APP_ENCODE_QUEUE_DEPTH static slots and are processed in place; call
+ * windowing_job_done() when finished with it.
+ */
+struct app_window_job *windowing_next_job(void);
+
+/** Give the slot of the job returned by windowing_next_job() back. */
+void windowing_job_done(void);
 
 void windowing_init(void);
 

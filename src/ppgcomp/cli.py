@@ -52,8 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="where the firmware golden vectors go (default: tests/golden)")
     p.add_argument("--no-emit", action="store_true", help="write artefacts only; leave the firmware sources alone")
     p.add_argument("--epochs", type=_epochs, default=None, metavar="AE,HR,E2E,QAT",
-                   help="maximum epochs per stage (early stopping may end sooner), default 20,20,40,5")
-    p.add_argument("--subjects", type=int, default=None, help="synthetic subjects (default 14)")
+                   help="maximum epochs per stage (early stopping may end sooner), default 10,20,40,6")
+    p.add_argument("--subjects", type=int, default=None, help="synthetic subjects (default 20)")
     p.add_argument("--minutes", type=float, default=None, help="minutes per synthetic subject (default 12)")
     p.add_argument("--seed", type=int, default=0, help="seed for data and training (default 0)")
     p.add_argument("--quick", action="store_true",
@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.minutes is not None:
         cfg.minutes = args.minutes
     if args.epochs is not None:
-        cfg.epochs = {**({"ae": 20, "hr": 20, "e2e": 40, "qat": 5} | cfg.epochs), **args.epochs}
+        cfg.epochs = {**({"ae": 10, "hr": 20, "e2e": 40, "qat": 6} | cfg.epochs), **args.epochs}
     if cfg.subjects < 1 or cfg.minutes <= 0:
         print("train_export.py: error: --subjects and --minutes must be positive", file=sys.stderr)
         return 2

@@ -34,7 +34,7 @@ class ExportConfig:
     rate_hz: float | None = None
     seed: int = 0
     quick: bool = False
-    subjects: int = 14
+    subjects: int = 20
     minutes: float = 12.0
     epochs: dict[str, int] = field(default_factory=dict)
     command: str = "python scripts/train_export.py"

@@ -11,14 +11,42 @@ from ppgcomp.tfenv import keras
 
 log = logging.getLogger(__name__)
 
+RANGE_PERCENTILE = 99.9  # clip the rare outliers (motion artifacts) that would coarsen every other window's step
 INPUT_MIN, INPUT_MAX = 0.0, 1.0  # (q + 128) / 255 spans exactly [0, 1]: scale 1/255, zero point -128
 
 
-def quantize_encoder(encoder: keras.Model) -> keras.Model:
-    """Wrap the float encoder for QAT and pin its input quantizer to [0, 1]."""
+def quantize_encoder(encoder: keras.Model, calibration: np.ndarray) -> keras.Model:
+    """Wrap the float encoder for QAT, pin its input quantizer to [0, 1] and calibrate activation ranges."""
     q = tfmot.quantization.keras.quantize_model(encoder)
     pin_input_range(q)
+    calibrate_activation_ranges(q, encoder, calibration)
     return q
+
+
+def calibrate_activation_ranges(qat_model: keras.Model, encoder: keras.Model, x: np.ndarray) -> None:
+    """Start each layer's activation quantizer at the float model's real range.
+
+    tfmot starts every activation range at [-6, 6] and moves it with an EMA of decay 0.999, so a few hundred
+    QAT steps leave ReLU outputs of about [0, 1] quantized with a step 10x too coarse, and the converter bakes
+    those ranges in. Setting them from the float activations first (up to the 99.9th percentile) makes QAT
+    fine-tune around the real ranges.
+    """
+    dense = [lyr for lyr in encoder.layers if isinstance(lyr, keras.layers.Dense)]
+    probe = keras.Model(encoder.inputs, [lyr.output for lyr in dense])
+    acts = probe.predict(x, batch_size=512, verbose=0)
+    for lyr, a in zip(dense, acts, strict=True):
+        lo, hi = float(np.min(a)), float(np.percentile(a, RANGE_PERCENTILE))
+        found = 0
+        for w in qat_model.weights:
+            if w.name.startswith(f"quant_{lyr.name}/post_activation_min"):
+                w.assign(np.float32(min(lo, 0.0)))
+                found += 1
+            elif w.name.startswith(f"quant_{lyr.name}/post_activation_max"):
+                w.assign(np.float32(max(hi, 1e-3)))
+                found += 1
+        if found != 2:
+            raise RuntimeError(f"activation range variables of {lyr.name} not found in the QAT model")
+        log.info("QAT range of %s: [%.4g, %.4g]", lyr.name, min(lo, 0.0), hi)
 
 
 def pin_input_range(qat_model: keras.Model) -> None:

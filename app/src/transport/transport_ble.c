@@ -66,6 +66,11 @@ static bool codes_notify_on;
 static bool stats_notify_on;
 static atomic_t stats_dirty;
 
+/* The ring must hold at least 15 minutes of packets at the configured hop. */
+BUILD_ASSERT((uint64_t)CONFIG_APP_BACKLOG_PACKETS * CONFIG_APP_ENCODE_HOP_SAMPLES >=
+		     15ULL * 60ULL * PPG_MODEL_SAMPLE_RATE_HZ,
+	     "CONFIG_APP_BACKLOG_PACKETS holds less than 15 min of packets at this hop");
+
 PPG_BACKLOG_DEFINE(ble_backlog, CONFIG_APP_BACKLOG_PACKETS);
 static struct app_txq txq;
 static bool tx_busy; /* in a run of "no TX buffer" refusals */

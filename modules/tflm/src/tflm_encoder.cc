@@ -215,8 +215,8 @@ int init_locked(const uint8_t *model, size_t model_len)
 		tflite::MicroInterpreter(m, *resolver, tflm_tensor_arena, sizeof(tflm_tensor_arena));
 
 	if (interpreter->AllocateTensors() != kTfLiteOk) {
-		LOG_ERR("AllocateTensors failed: tensor arena of %u bytes too small "
-			"(model default PPG_MODEL_ARENA_BYTES %u, CONFIG_TFLM_ARENA_SIZE)",
+		LOG_ERR("AllocateTensors failed: arena of %u bytes (CONFIG_TFLM_ARENA_SIZE) "
+			"too small; the model's measured default is %u",
 			(unsigned int)sizeof(tflm_tensor_arena), (unsigned int)PPG_MODEL_ARENA_BYTES);
 		teardown();
 		return -ENOMEM;

@@ -32,7 +32,7 @@ ACTIVITIES = (
 
 @dataclass(frozen=True)
 class SyntheticConfig:
-    subjects: int = 14
+    subjects: int = 20
     minutes: float = 12.0
     sensor_rate_hz: int = SENSOR_RATE_HZ
     seed: int = 0

@@ -66,7 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--hop", type=_hop, default=None, metavar="SAMPLES",
                    help=f"encoder hop in 25 Hz samples (default {DEFAULT_HOP}, the device's 8 s default); must "
                    "match the firmware's APP_ENCODE_HOP_SAMPLES. With --ble the device's model-info hop is used "
-                   "(a different --hop is overridden with a warning)")
+                   "(a different --hop is overridden with a warning); with --replay and no --hop, a 'hop=N' in the "
+                   "file's '#' header (native_sim and make_replay.py write one) is used")
     p.add_argument("--csv", type=Path, default=None, metavar="OUT", help="CSV output (default: stdout)")
     p.add_argument("--plot", type=Path, default=None, metavar="OUT.png",
                    help="at the end, plot HR over time (with the reference when --reference is given)")
@@ -226,7 +227,7 @@ def _main(args: argparse.Namespace, ble_factory: ClientFactory | None, ble_sleep
         if args.replay is not None:
             from ppgcomp.receiver.replay import replay_file
 
-            rows = replay_file(session, args.replay)
+            rows = replay_file(session, args.replay, adopt_header_hop=args.hop is None)
             sink.write(rows)
         else:
             from ppgcomp.receiver.ble import GaveUpError, ModelMismatchError

@@ -29,14 +29,14 @@ class Golden:
 
 
 def _int_array(text: str, name: str) -> list[int]:
-    m = re.search(rf"\b{name}\b[^=]*=\s*\{{(.*?)\}};", text, re.S)
+    m = re.search(rf"\b{name}\b[^=]*=\s*\{{(.*?)\}};", text, re.DOTALL)
     if m is None:
         raise ValueError(f"{name} not found in {GOLDEN_H}")
     return [int(v) for v in re.findall(r"-?\d+", m.group(1))]
 
 
 def _define(text: str, name: str) -> int:
-    m = re.search(rf"^#define {name} (\S+)", text, re.M)
+    m = re.search(rf"^#define {name} (\S+)", text, re.MULTILINE)
     if m is None:
         raise ValueError(f"{name} not found in {GOLDEN_H}")
     return int(m.group(1).rstrip("uU"), 0)

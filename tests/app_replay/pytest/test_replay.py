@@ -50,8 +50,12 @@ def stats_of(comments: list[str]) -> dict[str, int]:
     raise AssertionError(f"no stats comment in {comments}")
 
 
+def decimation(golden) -> int:
+    return len(golden.raw) // golden.decimated_len
+
+
 def expected_windows(golden, n_raw: int) -> int:
-    decimated = n_raw // (golden.sensor_rate_hz // 25)
+    decimated = n_raw // decimation(golden)
     return 0 if decimated < golden.window_len else 1 + (decimated - golden.window_len) // golden.hop
 
 
@@ -81,7 +85,7 @@ def test_golden_stream_gives_golden_codes(zephyr_exe: Path, golden, tmp_path: Pa
 
 
 def test_read_errors_set_gap_and_are_counted(zephyr_exe: Path, golden, tmp_path: Path) -> None:
-    factor = golden.sensor_rate_hz // 25
+    factor = decimation(golden)
     # Three failed reads late in the stream: only the windows that hold them are GAP.
     err_at = len(golden.raw) - 3 * factor * golden.hop // 2
     samples: list[int | str] = list(golden.raw)
