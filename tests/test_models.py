@@ -4,8 +4,14 @@ import numpy as np
 import pytest
 
 from ppgcomp.constants import CODE_LEN, TARGET_LEN, WINDOW_LEN
-from ppgcomp.models import (SPECTRAL_BAND_HZ, SPECTRAL_LAYERS, build_decoder, build_encoder, build_hr_model,
-                            spectral_init)
+from ppgcomp.models import (
+    SPECTRAL_BAND_HZ,
+    SPECTRAL_LAYERS,
+    build_decoder,
+    build_encoder,
+    build_hr_model,
+    spectral_init,
+)
 from ppgcomp.tfenv import keras
 
 

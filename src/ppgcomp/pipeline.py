@@ -97,6 +97,7 @@ def run(cfg: ExportConfig) -> dict:
     from ppgcomp.convert import convert_encoder
     from ppgcomp.decoding import DECODER_FILE, HR_MODEL_FILE, MODEL_INFO, TFLITE_FILE, CodeDecoder, ModelInfo
     from ppgcomp.emit import emit_firmware_model, emit_golden, encoder_macs
+    from ppgcomp.interleave import emit_interleaved
     from ppgcomp.report import (
         PACKET_BYTES,
         compression,
@@ -151,6 +152,8 @@ def run(cfg: ExportConfig) -> dict:
     emitted = []
     if cfg.emit_c is not None:
         emitted += emit_firmware_model(tfl, ver.arena_used_bytes, ver.arena_bytes, cfg.emit_c, cfg.command)
+        # Weights pre-interleaved for the model-specific kernel (compiled only with CONFIG_TFLM_KERNELS_PPG_FC).
+        emitted += emit_interleaved(tfl.data, cfg.emit_c, cfg.command)
     if cfg.emit_golden is not None:
         emitted.append(emit_golden(tfl, golden, cfg.emit_golden, cfg.command))
 
