@@ -85,7 +85,9 @@ static int32_t sensor_full_scale(void)
 	return CONFIG_APP_SENSOR_FULL_SCALE;
 }
 
-/* One read; 0, -ENODATA at the end of a replay, or another negative errno. */
+/* One read; 0, -ENODATA at the end of a replay, -EAGAIN when no new sample is ready yet, or
+ * another negative errno.
+ */
 static int read_sample(int32_t *raw)
 {
 	struct sensor_value v;
@@ -151,6 +153,12 @@ static void sampling_thread(void *p1, void *p2, void *p3)
 				LOG_INF("sensor stream ended");
 				windowing_finish(0);
 				return;
+			}
+			if (rc == -EAGAIN) {
+				/* No new sample yet (the sensor's clock runs behind the timer): not an
+				 * error and not a gap; the next tick reads it.
+				 */
+				continue;
 			}
 			if (rc != 0) {
 				app_stats_inc(APP_STAT_SENSOR_ERRORS);

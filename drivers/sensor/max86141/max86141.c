@@ -454,8 +454,9 @@ static int max86141_init(const struct device *dev)
 	return 0;
 }
 
-/* Mode 0, MSB first, 8-bit words (the part accepts CPOL = CPHA = 0 or 1). */
-#define MAX86141_SPI_OP (SPI_OP_MODE_MASTER | SPI_WORD_SET(8) | SPI_TRANSFER_MSB)
+/* SPI mode 3 (CPOL = CPHA = 1), MSB first, 8-bit words, as the MakerLabCRI/Max86141 driver uses. */
+#define MAX86141_SPI_OP                                                                            \
+	(SPI_OP_MODE_MASTER | SPI_MODE_CPOL | SPI_MODE_CPHA | SPI_WORD_SET(8) | SPI_TRANSFER_MSB)
 
 #define MAX86141_DEFINE(inst)                                                                      \
 	BUILD_ASSERT(DT_INST_PROP(inst, led1_current_microamp) <= MAX86141_LED_MAX_UA,            \

@@ -53,11 +53,26 @@ uint32_t last_inference_us;
 
 K_MUTEX_DEFINE(encoder_lock);
 
+/*
+ * One add_<Op>() per operator the generated model may list. The model is int8
+ * throughout (int8 input and output, checked in tflm_encoder_init(); int8
+ * weights), so an operator with an int8-only
+ * registration uses it: with CMSIS-NN, Register_FULLY_CONNECTED_INT8() links
+ * only the s8 path (no float, int4 or int16 kernels: about 4 KB of flash); with
+ * the reference or model-specific kernels it is Register_FULLY_CONNECTED().
+ * A new operator in PPG_MODEL_FOR_EACH_OP needs its add_<Op>() here (the build
+ * fails until it has one).
+ */
+inline TfLiteStatus add_FullyConnected(OpResolver &r)
+{
+	return r.AddFullyConnected(tflite::Register_FULLY_CONNECTED_INT8());
+}
+
 /* Registers exactly the model's operators (X-macro from ppg_encoder_model.h). */
 TfLiteStatus register_ops(OpResolver &r)
 {
 #define TFLM_ENCODER_ADD_OP(op)                                                                \
-	if (r.Add##op() != kTfLiteOk) {                                                        \
+	if (add_##op(r) != kTfLiteOk) {                                                        \
 		LOG_ERR("cannot register op %s", #op);                                         \
 		return kTfLiteError;                                                           \
 	}
