@@ -21,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from ppgcomp.interleave import InterleaveError, emit_interleaved  # noqa: E402
+from ppgcomp.interleave import InterleaveError, emit_interleaved
 
 log = logging.getLogger("emit_interleaved")
 

@@ -72,7 +72,7 @@ def quantize_multiplier(real: float) -> tuple[int, int]:
     if real == 0.0:
         return 0, 0
     q, shift = math.frexp(real)
-    q_fixed = int(math.floor(q * (1 << 31) + 0.5))  # TfLiteRound: half away from zero (q > 0)
+    q_fixed = math.floor(q * (1 << 31) + 0.5)  # TfLiteRound: half away from zero (q > 0)
     if q_fixed == 1 << 31:
         q_fixed //= 2
         shift += 1
@@ -216,7 +216,7 @@ def test_model_end_to_end_matches_tflm_runtime(kernel: ctypes.CDLL, model_layers
     windows = [rng.integers(-128, 128, size=cols, dtype=np.int8) for _ in range(16)]
     golden = REPO / "tests" / "golden" / "ppg_golden_vectors.h"
     text = golden.read_text()
-    m = re.search(r"golden_window_q\[[^\]]*\]\[[^\]]*\]\s*=\s*\{(.*?)\};", text, re.S)
+    m = re.search(r"golden_window_q\[[^\]]*\]\[[^\]]*\]\s*=\s*\{(.*?)\};", text, re.DOTALL)
     if m:
         vals = np.array([int(v) for v in re.findall(r"-?\d+", m.group(1))], dtype=np.int8)
         windows += list(vals.reshape(-1, cols))

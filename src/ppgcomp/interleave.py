@@ -51,7 +51,7 @@ def _schema() -> ModuleType:
     spec = importlib.util.find_spec("tensorflow")
     if spec is None or not spec.submodule_search_locations:
         raise InterleaveError("tensorflow (for its tflite schema module) is not installed")
-    path = Path(list(spec.submodule_search_locations)[0]) / "lite" / "python" / "schema_py_generated.py"
+    path = Path(next(iter(spec.submodule_search_locations))) / "lite" / "python" / "schema_py_generated.py"
     mod_spec = importlib.util.spec_from_file_location("_ppgcomp_tflite_schema", path)
     assert mod_spec is not None and mod_spec.loader is not None
     module = importlib.util.module_from_spec(mod_spec)
