@@ -9,6 +9,11 @@
 The CU's name (``DW_AT_name`` joined to ``DW_AT_comp_dir``) is the source file: that is the object file the
 linker took the symbol from, which is what attribution needs (a ``DW_AT_decl_file`` would often name a
 header instead).
+
+Link-time optimisation (GCC ``-flto``): the code and data come from a few ``<artificial>`` compile units
+(the LTRANS partitions), while the early debug info keeps one compile unit per source file. For those
+units each top-level ``DW_TAG_subprogram`` / ``DW_TAG_variable`` is charged to the source file of the
+compile unit holding its ``DW_AT_abstract_origin`` (or ``DW_AT_specification``), one function at a time.
 """
 
 from __future__ import annotations
@@ -65,11 +70,12 @@ class SourceIndex:
         return not self._ranges and not self._data
 
     def add_range(self, start: int, end: int, path: str) -> None:
-        if end > start:
+        if end > start and not is_lto_partition(path):
             self._ranges.append((start, end, path))
 
     def add_data(self, addr: int, path: str) -> None:
-        self._data.setdefault(addr, path)
+        if not is_lto_partition(path):
+            self._data.setdefault(addr, path)
 
     def finish(self) -> None:
         self._ranges.sort()
@@ -91,6 +97,77 @@ class SourceIndex:
             if start <= addr < end:
                 return path
         return self._data.get(addr)
+
+
+LTO_PARTITION_NAME = "<artificial>"
+
+
+def is_lto_partition(path: str | None) -> bool:
+    """True for the compile unit of an LTO partition (GCC names it ``<artificial>``)."""
+    return bool(path) and posixpath.basename(path) == LTO_PARTITION_NAME
+
+
+def _origin_offset(die) -> int | None:  # noqa: ANN001 (pyelftools DIE)
+    for name in ("DW_AT_abstract_origin", "DW_AT_specification"):
+        attr = die.attributes.get(name)
+        if attr is None:
+            continue
+        if attr.form == "DW_FORM_ref_addr":
+            return int(attr.value)
+        return int(attr.value) + die.cu.cu_offset
+    return None
+
+
+def _lto_index(loaded: LoadedElf, paths: dict[int, str | None], index: SourceIndex, with_data: bool) -> None:
+    """Charge the functions and variables of LTO partitions to the source files they came from."""
+    cu_offsets = sorted(paths)
+    dwarf = loaded.elf.get_dwarf_info(relocate_dwarf_sections=False)
+    for cu in dwarf.iter_CUs():
+        if not is_lto_partition(paths.get(cu.cu_offset)):
+            continue
+        little = cu.dwarfinfo.config.little_endian
+        for die in cu.get_top_DIE().iter_children():
+            if die.tag not in ("DW_TAG_subprogram", "DW_TAG_variable"):
+                continue
+            origin = _origin_offset(die)
+            if origin is None:
+                continue
+            i = bisect.bisect_right(cu_offsets, origin) - 1
+            path = paths.get(cu_offsets[i]) if i >= 0 else None
+            if not path or is_lto_partition(path):
+                continue
+            attrs = die.attributes
+            if die.tag == "DW_TAG_subprogram":
+                if "DW_AT_low_pc" in attrs and "DW_AT_high_pc" in attrs:
+                    low = attrs["DW_AT_low_pc"].value
+                    high = attrs["DW_AT_high_pc"]
+                    end = high.value if high.form == "DW_FORM_addr" else low + high.value
+                    index.add_range(low, end, path)
+                elif "DW_AT_ranges" in attrs:
+                    for start, end in _die_ranges(dwarf, die):
+                        index.add_range(start, end, path)
+            elif with_data:
+                loc = attrs.get("DW_AT_location")
+                if loc is None or not isinstance(loc.value, list) or not loc.value or loc.value[0] != DW_OP_ADDR:
+                    continue
+                raw = loc.value[1:1 + cu["address_size"]]
+                if len(raw) == cu["address_size"]:
+                    index.add_data(int.from_bytes(bytes(raw), "little" if little else "big"), path)
+
+
+def _die_ranges(dwarf: DWARFInfo, die) -> list[tuple[int, int]]:  # noqa: ANN001 (pyelftools DIE)
+    range_lists = dwarf.range_lists()
+    if range_lists is None:
+        return []
+    base = die.cu.get_top_DIE().attributes.get("DW_AT_low_pc")
+    base = base.value if base is not None else 0
+    out = []
+    for entry in range_lists.get_range_list_at_offset(die.attributes["DW_AT_ranges"].value, cu=die.cu):
+        if hasattr(entry, "begin_offset"):
+            out.append((base + entry.begin_offset, base + entry.end_offset))
+        elif hasattr(entry, "base_address"):
+            base = entry.base_address
+    return out
 
 
 def _cu_ranges(dwarf: DWARFInfo, cu: CompileUnit) -> list[tuple[int, int]]:
@@ -142,7 +219,7 @@ def _section_bytes(loaded: LoadedElf, names: tuple[str, ...]) -> dict[str, bytes
     return out
 
 
-def _fast_index(loaded: LoadedElf, with_data: bool) -> SourceIndex:
+def _fast_index(loaded: LoadedElf, with_data: bool) -> tuple[SourceIndex, dict[int, str | None]]:
     sections = _section_bytes(loaded, (".debug_info", ".debug_abbrev", ".debug_str", ".debug_line_str",
                                        ".debug_aranges"))
     reader = FastDwarf(sections, loaded.elf.little_endian)
@@ -162,7 +239,7 @@ def _fast_index(loaded: LoadedElf, with_data: bool) -> SourceIndex:
         path = paths.get(cu_off)
         if path:
             index.add_range(start, start + length, path)
-    return index
+    return index, paths
 
 
 def build_source_index(loaded: LoadedElf, with_data: bool = True) -> SourceIndex | None:
@@ -171,7 +248,9 @@ def build_source_index(loaded: LoadedElf, with_data: bool = True) -> SourceIndex
     if not elf.has_dwarf_info() or elf.get_section_by_name(".debug_info") is None:
         return None
     try:
-        index = _fast_index(loaded, with_data)
+        index, paths = _fast_index(loaded, with_data)
+        if any(is_lto_partition(p) for p in paths.values()):
+            _lto_index(loaded, paths, index, with_data)
         index.finish()
         log.debug("DWARF (fast reader): %d compile units, %d code ranges, %d data addresses", index.units,
                   len(index._ranges), len(index._data))
@@ -199,6 +278,8 @@ def build_source_index(loaded: LoadedElf, with_data: bool = True) -> SourceIndex
                 path = paths.get(entry.info_offset)
                 if path:
                     index.add_range(entry.begin_addr, entry.begin_addr + entry.length, path)
+        if any(is_lto_partition(p) for p in paths.values()):
+            _lto_index(loaded, paths, index, with_data)
     except PARSE_ERRORS as exc:
         log.warning("DWARF unreadable (%s: %s); attributing by symbol names only", type(exc).__name__, exc)
         return None
