@@ -107,7 +107,7 @@ def is_lto_partition(path: str | None) -> bool:
     return bool(path) and posixpath.basename(path) == LTO_PARTITION_NAME
 
 
-def _origin_offset(die) -> int | None:  # noqa: ANN001 (pyelftools DIE)
+def _origin_offset(die) -> int | None:
     for name in ("DW_AT_abstract_origin", "DW_AT_specification"):
         attr = die.attributes.get(name)
         if attr is None:
@@ -155,7 +155,7 @@ def _lto_index(loaded: LoadedElf, paths: dict[int, str | None], index: SourceInd
                     index.add_data(int.from_bytes(bytes(raw), "little" if little else "big"), path)
 
 
-def _die_ranges(dwarf: DWARFInfo, die) -> list[tuple[int, int]]:  # noqa: ANN001 (pyelftools DIE)
+def _die_ranges(dwarf: DWARFInfo, die) -> list[tuple[int, int]]:
     range_lists = dwarf.range_lists()
     if range_lists is None:
         return []
