@@ -52,8 +52,9 @@ function(ppg_size_budget BUDGET_FILE BOARD_KEY)
     _ppg_size_budget_add("${BUDGET_FILE}" "${BOARD_KEY}")
   else()
     # Called from module code inside find_package(Zephyr): the final ELF target is not known yet.
-    cmake_language(DEFER DIRECTORY ${CMAKE_SOURCE_DIR}
-      CALL _ppg_size_budget_add "${BUDGET_FILE}" "${BOARD_KEY}")
+    # DEFER CALL evaluates ${...} when the call runs (in another scope), so bake the values in now.
+    cmake_language(EVAL CODE
+      "cmake_language(DEFER DIRECTORY [[${CMAKE_SOURCE_DIR}]] CALL _ppg_size_budget_add [[${BUDGET_FILE}]] [[${BOARD_KEY}]])")
   endif()
 endfunction()
 
