@@ -189,5 +189,6 @@ def run(cfg: ExportConfig) -> dict:
         "timing": {"train_s": t_train, "total_s": time.monotonic() - t_start},
     }
     write_report(report, out)
-    shutil.rmtree(out / "checkpoints", ignore_errors=True) if not cfg.quick else None
+    if not cfg.quick:  # checkpoints are for resuming a long run; a finished default run drops them
+        shutil.rmtree(out / "checkpoints", ignore_errors=True)
     return report
