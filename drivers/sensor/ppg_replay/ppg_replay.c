@@ -19,6 +19,8 @@
 #include <zephyr/kernel.h>
 #include <zephyr/logging/log.h>
 
+#include "../ppg_sensor_common.h"
+
 #include "cmdline.h"
 #include "soc.h"
 
@@ -84,17 +86,7 @@ static int ppg_replay_channel_get(const struct device *dev, enum sensor_channel 
 {
 	const struct ppg_replay_data *data = dev->data;
 
-	switch ((int)chan) {
-	case SENSOR_CHAN_IR:
-	case SENSOR_CHAN_RED:
-	case SENSOR_CHAN_GREEN:
-	case SENSOR_CHAN_PRIV_START:
-		val->val1 = data->sample;
-		val->val2 = 0;
-		return 0;
-	default:
-		return -ENOTSUP;
-	}
+	return ppg_sensor_channel_value(chan, data->sample, val);
 }
 
 static int ppg_replay_attr_get(const struct device *dev, enum sensor_channel chan,
@@ -105,18 +97,7 @@ static int ppg_replay_attr_get(const struct device *dev, enum sensor_channel cha
 
 	ARG_UNUSED(chan);
 
-	switch (attr) {
-	case SENSOR_ATTR_SAMPLING_FREQUENCY:
-		val->val1 = (int32_t)data->rate_hz;
-		val->val2 = 0;
-		return 0;
-	case SENSOR_ATTR_FULL_SCALE:
-		val->val1 = cfg->full_scale;
-		val->val2 = 0;
-		return 0;
-	default:
-		return -ENOTSUP;
-	}
+	return ppg_sensor_attr_value(attr, data->rate_hz, cfg->full_scale, val);
 }
 
 static DEVICE_API(sensor, ppg_replay_api) = {

@@ -20,6 +20,8 @@
 #include <zephyr/kernel.h>
 #include <zephyr/logging/log.h>
 
+#include "../ppg_sensor_common.h"
+
 LOG_MODULE_REGISTER(ppg_synth, CONFIG_SENSOR_LOG_LEVEL);
 
 /* One beat, 0..1000. */
@@ -100,42 +102,21 @@ static int ppg_synth_sample_fetch(const struct device *dev, enum sensor_channel 
 }
 
 static int ppg_synth_channel_get(const struct device *dev, enum sensor_channel chan,
-				 struct sensor_value *val)
+				  struct sensor_value *val)
 {
 	const struct ppg_synth_data *data = dev->data;
 
-	switch ((int)chan) {
-	case SENSOR_CHAN_IR:
-	case SENSOR_CHAN_RED:
-	case SENSOR_CHAN_GREEN:
-	case SENSOR_CHAN_PRIV_START:
-		val->val1 = data->sample;
-		val->val2 = 0;
-		return 0;
-	default:
-		return -ENOTSUP;
-	}
+	return ppg_sensor_channel_value(chan, data->sample, val);
 }
 
 static int ppg_synth_attr_get(const struct device *dev, enum sensor_channel chan,
-			      enum sensor_attribute attr, struct sensor_value *val)
+			       enum sensor_attribute attr, struct sensor_value *val)
 {
 	const struct ppg_synth_config *cfg = dev->config;
 
 	ARG_UNUSED(chan);
 
-	switch (attr) {
-	case SENSOR_ATTR_SAMPLING_FREQUENCY:
-		val->val1 = (int32_t)cfg->rate_hz;
-		val->val2 = 0;
-		return 0;
-	case SENSOR_ATTR_FULL_SCALE:
-		val->val1 = cfg->full_scale;
-		val->val2 = 0;
-		return 0;
-	default:
-		return -ENOTSUP;
-	}
+	return ppg_sensor_attr_value(attr, cfg->rate_hz, cfg->full_scale, val);
 }
 
 static DEVICE_API(sensor, ppg_synth_api) = {
