@@ -244,11 +244,16 @@ def test_board_selects_image(firmware: fx.Firmware, tmp_path: Path, capsys: pyte
 def test_repo_budget_file_is_valid(firmware: fx.Firmware, capsys: pytest.CaptureFixture[str]) -> None:
     path = REPO / "app" / "budgets.yaml"
     budgets = load_budgets(path)
-    assert {"nrf5340dk_nrf5340_cpuapp", "nrf5340dk_nrf5340_cpuapp/hci_ipc"} <= set(budgets)
-    app = budgets["nrf5340dk_nrf5340_cpuapp"]
-    assert (app.totals.flash, app.totals.ram) == (256 * 1024, 64 * 1024)
-    code, _, err = run_cli([firmware.elf, "--budget", path, "--board", "nrf5340dk_nrf5340_cpuapp", "-q"], capsys)
-    assert code == 0, err
+    # The app image's key is <board target> with '/' written as '_' (app/CMakeLists.txt); the net core's
+    # hci_ipc image is <app key>/hci_ipc (the module's CMakeLists.txt).
+    for app_key in ("nrf5340dk_nrf5340_cpuapp", "motionsense_hrv3_nrf5340_cpuapp"):
+        assert {app_key, f"{app_key}/hci_ipc"} <= set(budgets)
+        app = budgets[app_key]
+        assert (app.totals.flash, app.totals.ram) == (256 * 1024, 64 * 1024)
+        net = budgets[f"{app_key}/hci_ipc"]
+        assert (net.totals.flash, net.totals.ram) == (200 * 1024, 56 * 1024)
+        code, _, err = run_cli([firmware.elf, "--budget", path, "--board", app_key, "-q"], capsys)
+        assert code == 0, err
 
 
 # ---------------------------------------------------------------------------------------------- baseline

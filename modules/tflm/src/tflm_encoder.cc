@@ -132,6 +132,24 @@ int check_schema(const uint8_t *model, size_t model_len, const tflite::Model **o
 	return 0;
 }
 
+/*
+ * Operator and tensor type names for the log lines below. TFLM's name tables (every builtin
+ * operator's name: about 4.3 KB of flash) are linked only while TFLM keeps its own strings; with
+ * CONFIG_TFLM_STRIP_ERROR_STRINGS the lines give the schema's enum value alone (BuiltinOperator /
+ * TensorType in tensorflow/lite/schema/schema_generated.h).
+ */
+const char *op_name(tflite::BuiltinOperator op)
+{
+	return IS_ENABLED(CONFIG_TFLM_STRIP_ERROR_STRINGS) ? "name stripped"
+							   : tflite::EnumNameBuiltinOperator(op);
+}
+
+const char *tensor_type_name(tflite::TensorType type)
+{
+	return IS_ENABLED(CONFIG_TFLM_STRIP_ERROR_STRINGS) ? "name stripped"
+							   : tflite::EnumNameTensorType(type);
+}
+
 /* One int8 tensor of `elements` values (any leading dimensions of 1). */
 int check_io_tensor(const tflite::SubGraph *sg, const flatbuffers::Vector<int32_t> *io,
 		    size_t elements, const char *what)
@@ -150,8 +168,8 @@ int check_io_tensor(const tflite::SubGraph *sg, const flatbuffers::Vector<int32_
 	const tflite::Tensor *t = sg->tensors()->Get(idx);
 
 	if (t->type() != tflite::TensorType_INT8) {
-		LOG_ERR("model: %s tensor type %s, expected INT8", what,
-			tflite::EnumNameTensorType(t->type()));
+		LOG_ERR("model: %s tensor type %d (%s), expected INT8", what, (int)t->type(),
+			tensor_type_name(t->type()));
 		return -ENOTSUP;
 	}
 	size_t n = 1;
@@ -185,8 +203,8 @@ int check_graph(const tflite::Model *m, const OpResolver &r)
 			return -ENOTSUP;
 		}
 		if (r.FindOp(op) == nullptr) {
-			LOG_ERR("model: op %s not in the resolver (PPG_MODEL_FOR_EACH_OP)",
-				tflite::EnumNameBuiltinOperator(op));
+			LOG_ERR("model: op %d (%s) not in the resolver (PPG_MODEL_FOR_EACH_OP)",
+				(int)op, op_name(op));
 			return -ENOTSUP;
 		}
 	}
