@@ -9,7 +9,13 @@ from ppgcomp.tfenv import keras
 
 ENCODER_UNITS = (256, 64, CODE_LEN)
 SPECTRAL_BAND_HZ = (0.55, 3.4)  # 33-204 bpm
-SPECTRAL_START = 150  # the filter bank looks at the last 10 s of the window
+# The filter bank's time segments (sample ranges of the window): four 6.4 s Hann segments overlapping by half.
+# The HR label of sample t counts the beats of the 8 s before t, so the target's labels depend on the whole 16 s
+# window; one spectrum per segment lets the decoder follow a trend within the window, and a motion artifact
+# spoils only the segments it overlaps. Measured, float AE HR MAE on the held-out subjects after 20 end-to-end
+# epochs: two 8 s halves 2.22 bpm, four 6.4 s segments 1.84, four 8 s segments 2.46, eight 4.8 s segments
+# 2.03; the earlier single 10 s segment reached 2.96 after the full 38 epochs.
+SPECTRAL_SEGMENTS = ((0, 160), (80, 240), (160, 320), (240, 400))
 SPECTRAL_LAYERS = ("enc_dense0", "enc_dense1")
 HR_GRU_UNITS = 64
 HR_OFFSET_BPM, HR_SCALE_BPM = 100.0, 40.0
@@ -25,33 +31,36 @@ def build_encoder() -> keras.Model:
     return keras.Model(inp, x, name="encoder")
 
 
-def spectral_init(encoder: keras.Model) -> None:
+def spectral_init(encoder: keras.Model, segments: tuple[tuple[int, int], ...] = SPECTRAL_SEGMENTS) -> None:
     """Make the encoder's first two layers a magnitude spectrum over the HR band, and freeze them.
 
-    Layer 1 (256 units) becomes 64 frequencies x {+cos, -cos, +sin, -sin} Hann-windowed over the last 10 s;
-    after the ReLU, layer 2 (64 units) sums each frequency's four units, |cos| + |sin|, a phase-invariant
-    magnitude. Layer 3 (the 16 codes) and everything downstream are trained. Measured on our synthetic data: a
-    dense encoder trained from random weights, or pre-trained as a plain autoencoder, does not learn a
-    shift-invariant HR feature within the run's budget (HR MAE through the codes stays above 15 bpm); with this
-    front-end it reaches a few bpm. The layers stay ordinary Dense+ReLU, quantized to int8 like the rest.
+    Layer 1 (256 units) becomes, for each time segment, n frequencies x {+cos, -cos, +sin, -sin} Hann-windowed
+    over that segment (n = 64 / number of segments); after the ReLU, layer 2 (64 units) sums each frequency's
+    four units, |cos| + |sin|, a phase-invariant magnitude. Layer 2's unit s * n + i is segment s, frequency i.
+    Layer 3 (the 16 codes) and everything downstream are trained. Measured on our synthetic data: a dense
+    encoder trained from random weights, or pre-trained as a plain autoencoder, does not learn a shift-invariant
+    HR feature within the run's budget (HR MAE through the codes stays above 15 bpm); with this front-end it
+    reaches a few bpm. The layers stay ordinary Dense+ReLU, quantized to int8 like the rest.
     """
     d0, d1 = encoder.get_layer(SPECTRAL_LAYERS[0]), encoder.get_layer(SPECTRAL_LAYERS[1])
-    n_freq = d1.units
-    if d0.units != 4 * n_freq:
-        raise ValueError("the spectral front-end needs layer 1 = 4 x layer 2 units")
+    if d0.units != 4 * d1.units or d1.units % len(segments):
+        raise ValueError("the spectral front-end needs layer 1 = 4 x layer 2 units, split evenly over the segments")
+    n_freq = d1.units // len(segments)
     t = np.arange(WINDOW_LEN) / MODEL_RATE_HZ
-    taper = np.zeros(WINDOW_LEN)
-    taper[SPECTRAL_START:] = np.hanning(WINDOW_LEN - SPECTRAL_START)
-    taper *= 4.0 / taper.sum()
     k0 = np.zeros((WINDOW_LEN, d0.units), np.float32)
-    k1 = np.zeros((d0.units, n_freq), np.float32)
-    for i, f in enumerate(np.linspace(*SPECTRAL_BAND_HZ, n_freq)):
-        c, s = np.cos(2 * np.pi * f * t) * taper, np.sin(2 * np.pi * f * t) * taper
-        for j, v in enumerate((c, -c, s, -s)):
-            k0[:, 4 * i + j] = v
-            k1[4 * i + j, i] = 1.0
+    k1 = np.zeros((d0.units, d1.units), np.float32)
+    for s, (lo, hi) in enumerate(segments):
+        taper = np.zeros(WINDOW_LEN)
+        taper[lo:hi] = np.hanning(hi - lo)
+        taper *= 4.0 / taper.sum()
+        for i, f in enumerate(np.linspace(*SPECTRAL_BAND_HZ, n_freq)):
+            unit = s * n_freq + i
+            c, sn = np.cos(2 * np.pi * f * t) * taper, np.sin(2 * np.pi * f * t) * taper
+            for j, v in enumerate((c, -c, sn, -sn)):
+                k0[:, 4 * unit + j] = v
+                k1[4 * unit + j, unit] = 1.0
     d0.set_weights([k0, np.zeros(d0.units, np.float32)])
-    d1.set_weights([k1, np.zeros(n_freq, np.float32)])
+    d1.set_weights([k1, np.zeros(d1.units, np.float32)])
     d0.trainable = d1.trainable = False
 
 

@@ -19,8 +19,60 @@ def quantize_encoder(encoder: keras.Model, calibration: np.ndarray) -> keras.Mod
     """Wrap the float encoder for QAT, pin its input quantizer to [0, 1] and calibrate activation ranges."""
     q = tfmot.quantization.keras.quantize_model(encoder)
     pin_input_range(q)
+    calibrate_kernel_ranges(q, encoder)
     calibrate_activation_ranges(q, encoder, calibration)
     return q
+
+
+def calibrate_kernel_ranges(qat_model: keras.Model, encoder: keras.Model) -> None:
+    """Set each kernel quantizer's range to +-max|w|, as its first training step would.
+
+    tfmot's LastValueQuantizer (per-tensor, symmetric for Dense) starts kernel_min/max at [-6, 6] and only
+    updates them in training mode, so until the first step an evaluation quantizes the weights (|w| < 0.1 in
+    the spectral layers) with a step of 12/255: the calibrated starting point would look several bpm worse than
+    it is. The range must stay symmetric: the converter takes the weights' zero point from it, and int8
+    FULLY_CONNECTED (CMSIS-NN, the PPG_FC kernel) needs zero-point-0 weights.
+    """
+    found = 0
+    for layer in qat_model.layers:
+        inner = getattr(layer, "layer", None)
+        if not isinstance(inner, keras.layers.Dense):
+            continue
+        kernel = encoder.get_layer(inner.name).get_weights()[0]  # the wrapper's kernel is symbolic
+        bound = np.float32(max(float(np.abs(kernel).max()), 1e-6))
+        for w in layer.weights:
+            if w.name.startswith(f"{layer.name}/kernel_min"):
+                w.assign(-bound)
+                found += 1
+            elif w.name.startswith(f"{layer.name}/kernel_max"):
+                w.assign(bound)
+                found += 1
+    if found == 0:
+        raise RuntimeError("kernel range variables not found in the QAT model")
+
+
+def activation_range_variables(qat_model: keras.Model) -> list:
+    """The QAT model's activation-range variables (post_activation_min/max of every wrapped layer)."""
+    return [w for w in qat_model.weights if "/post_activation_m" in w.name]
+
+
+class HoldActivationRanges(keras.callbacks.Callback):
+    """Keep the calibrated activation ranges fixed during QAT.
+
+    tfmot moves each range with an EMA of the batch min/max in training mode. A batch's max drifts away from
+    the calibrated 99.9th percentile, so the code layer's range shrinks or grows epoch by epoch: codes clip or
+    coarsen and validation HR swings by several bpm between epochs. Restoring the calibrated values after
+    every batch leaves QAT to fine-tune the weights on a fixed quantization grid.
+    """
+
+    def __init__(self, qat_model: keras.Model) -> None:
+        super().__init__()
+        self.variables = activation_range_variables(qat_model)
+        self.values = [v.numpy() for v in self.variables]
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        for v, value in zip(self.variables, self.values, strict=True):
+            v.assign(value)
 
 
 def calibrate_activation_ranges(qat_model: keras.Model, encoder: keras.Model, x: np.ndarray) -> None:
