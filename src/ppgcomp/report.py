@@ -45,6 +45,8 @@ def plot_training_curves(history: dict[str, dict[str, list[float]]], path: Path)
         for key in ("loss", "val_loss"):
             if key in h:
                 ax.plot(np.arange(1, len(h[key]) + 1), h[key], label=key)
+        if "start_val_loss" in h:  # QAT: the calibrated starting point, which competes with every epoch
+            ax.plot([0], h["start_val_loss"], "o", color="C1", label="val_loss, calibrated start")
         ax.set_title(stage)
         ax.set_xlabel("epoch")
         ax.set_yscale("log")
