@@ -59,10 +59,10 @@ def activation_range_variables(qat_model: keras.Model) -> list:
 class HoldActivationRanges(keras.callbacks.Callback):
     """Keep the calibrated activation ranges fixed during QAT.
 
-    tfmot moves each range with an EMA of the batch min/max in training mode. A batch's max drifts away from
-    the calibrated 99.9th percentile, so the code layer's range shrinks or grows epoch by epoch: codes clip or
-    coarsen and validation HR swings by several bpm between epochs. Restoring the calibrated values after
-    every batch leaves QAT to fine-tune the weights on a fixed quantization grid.
+    tfmot moves each range with an EMA of the batch min/max in training mode, so the ranges the converter
+    bakes in would depend on the batches seen last (a batch's max is not the whole set's 99.9th percentile).
+    Restoring the calibrated values after every batch makes QAT fine-tune the weights on the grid the int8
+    model will have, and keeps the ranges the same for every epoch that competes as the exported model.
     """
 
     def __init__(self, qat_model: keras.Model) -> None:
