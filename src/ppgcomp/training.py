@@ -21,7 +21,6 @@ RECON_WEIGHT = 5.0  # task-specific loss: HR MAE (bpm) + RECON_WEIGHT * reconstr
 # int8 start 1.93): at lr/50 validation HR swung between 3.0 and 7.4 bpm from epoch to epoch; at lr/1000 it
 # improves steadily to 1.85.
 QAT_LR_FACTOR = 1e-3
-HOLD_QAT_RANGES = True  # keep the calibrated activation ranges during QAT (ppgcomp.qat.HoldActivationRanges)
 
 
 @dataclass
@@ -129,7 +128,7 @@ def train_all(train: WindowSet, val: WindowSet, cfg: TrainConfig, ckpt_dir: Path
 
 
 def _qat_fit(qpipe: keras.Model, qat_encoder: keras.Model, xtr, ytr, val, cfg: TrainConfig, ckpt_dir: Path) -> dict:
-    """QAT, keeping the calibrated starting point when no QAT epoch beats it on validation.
+    """QAT on the calibrated activation ranges, keeping the calibrated start when no epoch beats it on validation.
 
     EarlyStopping restores the best epoch, but its first candidate is the end of epoch 1; a QAT epoch can land
     on a worse quantization grid than the calibrated float weights it started from, so those compete too.
@@ -139,8 +138,8 @@ def _qat_fit(qpipe: keras.Model, qat_encoder: keras.Model, xtr, ytr, val, cfg: T
     start = qat_encoder.get_weights()
     start_val = float(qpipe.evaluate(val[0], val[1], batch_size=256, verbose=0, return_dict=True)["loss"])
     log.info("[4_qat_encoder] calibrated start: val_loss=%.4g", start_val)
-    hold = [HoldActivationRanges(qat_encoder)] if HOLD_QAT_RANGES else []
-    hist = _fit(qpipe, "4_qat_encoder", xtr, ytr, val, cfg.epochs.qat, cfg, ckpt_dir, extra_callbacks=hold)
+    hist = _fit(qpipe, "4_qat_encoder", xtr, ytr, val, cfg.epochs.qat, cfg, ckpt_dir,
+                extra_callbacks=[HoldActivationRanges(qat_encoder)])
     if hist.get("val_loss") and min(hist["val_loss"]) > start_val:
         log.info("[4_qat_encoder] no epoch beat the calibrated start (%.4g > %.4g): keeping it",
                  min(hist["val_loss"]), start_val)

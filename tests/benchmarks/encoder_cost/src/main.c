@@ -30,16 +30,7 @@
 #include "tflm_ppg_fc.h"
 #endif
 
-/* The golden header also carries the raw and decimated streams (other tests). */
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wunused-const-variable"
-#pragma GCC diagnostic ignored "-Wunused-variable"
-#include "ppg_golden_vectors.h"
-#pragma GCC diagnostic pop
-
-BUILD_ASSERT(GOLDEN_WINDOW_LEN == PPG_MODEL_WINDOW_LEN, "golden vectors of another model");
-BUILD_ASSERT(GOLDEN_CODE_LEN == PPG_MODEL_CODE_LEN, "golden vectors of another model");
-BUILD_ASSERT(GOLDEN_MODEL_TAG == PPG_MODEL_TAG, "golden vectors of another model");
+#include "ppg_golden_model_vectors.h"
 
 #if defined(CONFIG_TFLM_KERNELS_REFERENCE)
 #define KERNEL_NAME "reference"
