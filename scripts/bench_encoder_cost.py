@@ -192,7 +192,11 @@ def main(argv: list[str] | None = None) -> int:
         res = Result(variant=name, description=desc)
         bdir = args.build_root / f"encoder_cost_{name}"
         if not args.no_build:
-            bdir = build(name, configs, args.build_root, args.pristine)
+            try:
+                bdir = build(name, configs, args.build_root, args.pristine)
+            except RuntimeError as e:
+                LOG.error("%s", e)
+                return 1
         res.build_dir = str(bdir)
         out = run_qemu(elf_of(bdir), args.qemu, args.timeout)
         LOG.info("%s output:\n%s", name, out)

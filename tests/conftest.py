@@ -11,6 +11,17 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
 
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """Twister's pytest harnesses (tests/**/pytest/) drive a zephyr.exe that twister built: twister runs them
+    (with --build-dir); a plain pytest run leaves them out instead of skipping them."""
+    if collection_path.is_relative_to(REPO) and "pytest" in collection_path.relative_to(REPO).parts:
+        try:
+            return not config.getoption("--build-dir")
+        except ValueError:  # the twister harness plugin is not loaded
+            return True
+    return None
+
+
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return REPO

@@ -254,6 +254,9 @@ def test_repo_budget_file_is_valid(firmware: fx.Firmware, capsys: pytest.Capture
         assert (net.totals.flash, net.totals.ram) == (200 * 1024, 56 * 1024)
         code, _, err = run_cli([firmware.elf, "--budget", path, "--board", app_key, "-q"], capsys)
         assert code == 0, err
+    # Sensor variants (CONFIG_APP_SIZE_BUDGET_VARIANT) are <board>_<variant>, under the same product totals.
+    variant = budgets["nrf5340dk_nrf5340_cpuapp_max30101"]
+    assert (variant.totals.flash, variant.totals.ram) == (256 * 1024, 64 * 1024)
 
 
 # ---------------------------------------------------------------------------------------------- baseline

@@ -84,6 +84,41 @@ def test_golden_stream_gives_golden_codes(zephyr_exe: Path, golden, tmp_path: Pa
     assert st["dropped"] == 0 and st["sensor_errors"] == 0 and st["backlog"] == 0
 
 
+def _build_hop(exe: Path) -> int:
+    """CONFIG_APP_ENCODE_HOP_SAMPLES of the image under test (its build's .config)."""
+    config = exe.parent / ".config"
+    m = re.search(r"^CONFIG_APP_ENCODE_HOP_SAMPLES=(\d+)$", config.read_text(), re.MULTILINE)
+    assert m is not None, f"CONFIG_APP_ENCODE_HOP_SAMPLES not in {config}"
+    return int(m.group(1))
+
+
+def test_shipped_app_replays_a_recording(zephyr_exe: Path, golden, tmp_path: Path) -> None:
+    """The app as shipped (app/sample.yaml, its own hop): golden stream in, one packet per window out.
+
+    Window k starts at decimated sample k * hop; where that is also a golden window (hop a multiple of the
+    golden hop) its codes must be the golden codes.
+    """
+    hop = _build_hop(zephyr_exe)
+    replay, out = tmp_path / "golden.ppg", tmp_path / "packets.hex"
+    write_replay(replay, golden.sensor_rate_hz, golden.raw)
+
+    proc = run_app(zephyr_exe, replay, out)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    packets, comments = read_packets(out, golden.model_tag)
+    n = 1 + (golden.decimated_len - golden.window_len) // hop
+    assert [p.seq for p in packets] == list(range(n)), "one packet per window, in order"
+    checked = 0
+    for k, p in enumerate(packets):
+        assert p.flags == Flag(0), f"window {k}: flags {p.flags!r}"
+        if (k * hop) % golden.hop == 0:
+            assert list(p.codes) == golden.codes[k * hop // golden.hop], f"window {k}"
+            checked += 1
+    assert checked >= 1
+    print(f"shipped app (hop {hop}): {n} packets, {checked} checked against the golden codes")
+    st = stats_of(comments)
+    assert st["windows"] == n and st["sent"] == n and st["dropped"] == 0
+
+
 def test_read_errors_set_gap_and_are_counted(zephyr_exe: Path, golden, tmp_path: Path) -> None:
     factor = decimation(golden)
     # Three failed reads late in the stream: only the windows that hold them are GAP.
