@@ -235,10 +235,10 @@ class CLib:
 
     # --- preprocessing -----------------------------------------------------------------------
     def preprocess(self, windows: np.ndarray, half: int = DETREND_HALF) -> tuple[np.ndarray, np.ndarray]:
-        """Rows of int32 windows -> (int8 rows, int64 (lo, hi, range) rows)."""
+        """Rows of int32 windows -> (int8 rows, int64 (lo, hi, range, spread) rows)."""
         x = np.ascontiguousarray(np.atleast_2d(windows), dtype=np.int32)
         q = np.zeros(x.shape, dtype=np.int8)
-        stats = np.zeros((x.shape[0], 3), dtype=np.int64)
+        stats = np.zeros((x.shape[0], 4), dtype=np.int64)
         self.so.shim_preprocess_batch(x, x.shape[0], x.shape[1], half, q, stats)
         return q, stats
 

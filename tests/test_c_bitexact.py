@@ -1,6 +1,7 @@
 """The portable firmware C (host gcc) against the Python references, bit for bit.
 
-docs/preprocessing.md sections 1-3: decimator, window, preprocessing; plus the backlog ring.
+docs/preprocessing.md sections 1-4: decimator, window, preprocessing and the LOWRES quality spread; plus the
+backlog ring.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from c_harness import APP_SRC, CBacklog, CDecimator, CLib, CWindow, cfg_lib, lib
 
 from ppgcomp.constants import MAX_DECIMATION, MODEL_RATE_HZ, WINDOW_LEN
 from ppgcomp.dsp.decimate import Decimator, cic3_taps, decimate, decimation_factor
-from ppgcomp.dsp.preprocess import preprocess_windows
+from ppgcomp.dsp.preprocess import QUALITY_MIN_SPREAD, QUALITY_TAIL_DIV, lowres, preprocess_windows, quality_spread
 
 I32_MIN = -(2**31)
 I32_MAX = 2**31 - 1
@@ -217,6 +218,15 @@ def _window_sets(rng: np.random.Generator, n: int, w: int) -> dict[str, np.ndarr
     perm = rng.permuted(np.tile(idx, (n, 1)), axis=1)
     sets["extreme_range"] = np.take_along_axis(ext, perm, axis=1)
     sets["extreme_two_value"] = np.where(rng.random((n, w)) < 0.5, I32_MIN, I32_MAX).astype(np.int32)
+    # What the LOWRES flag is for: a pulse with a sensor step, a lift-off to the ambient level, an ambient-light jump
+    pulse = (500_000 + amp * np.sin(2 * np.pi * rng.uniform(0.7, 3, (n, 1)) * idx / 25)).astype(np.int64)
+    ratio = rng.uniform(0.5, 60, (n, 1))  # step height over the pulse amplitude
+    height = amp * ratio
+    sets["pulse_step"] = (pulse + np.where(idx[None, :] >= cut, height, 0)).astype(np.int32)
+    sets["lift_off"] = np.where(idx[None, :] >= cut, rng.integers(0, 50, (n, w)), pulse).astype(np.int32)
+    jump = np.where((idx[None, :] >= cut) & (idx[None, :] < cut + rng.integers(5, 100, (n, 1))), height, 0)
+    sets["ambient_jump"] = (pulse + jump).astype(np.int32)
+    sets["step_ratio"] = np.broadcast_to(100 * ratio, (n, w)).astype(np.int32)  # not a window: for the step test
     return sets
 
 
@@ -224,6 +234,8 @@ def test_preprocess_matches_python(c: CLib) -> None:
     rng = np.random.default_rng(5)
     total = 0
     for name, x in _window_sets(rng, 1500, WINDOW_LEN).items():
+        if name == "step_ratio":
+            continue
         q, stats = c.preprocess(x)
         want = preprocess_windows(x)
         np.testing.assert_array_equal(q, want, err_msg=name)
@@ -231,32 +243,61 @@ def test_preprocess_matches_python(c: CLib) -> None:
         np.testing.assert_array_equal(stats[:, 0], xi.min(axis=1), err_msg=name)
         np.testing.assert_array_equal(stats[:, 1], xi.max(axis=1), err_msg=name)
         np.testing.assert_array_equal(stats[:, 2], xi.max(axis=1) - xi.min(axis=1), err_msg=name)
+        np.testing.assert_array_equal(stats[:, 3], quality_spread(want), err_msg=name)
         total += x.shape[0]
     assert total >= 10_000
+
+
+def test_quality_spread_flags_steps_and_lift_off_not_clean_pulses(c: CLib) -> None:
+    """The LOWRES rule on the inputs it exists for (C and Python agree, and the flag is where it should be)."""
+    rng = np.random.default_rng(7)
+    sets = _window_sets(rng, 300, WINDOW_LEN)
+    for name in ("constant", "lift_off"):
+        assert lowres(preprocess_windows(sets[name])).all(), name
+    clean = sets["ppg_like"]
+    assert not lowres(preprocess_windows(clean)).any()
+    step = sets["pulse_step"]
+    ratio = sets["step_ratio"][:, 0] / 100
+    big = ratio > 40  # a step of more than 20 times the pulse's peak-to-peak: the pulse keeps a few levels
+    small = ratio < 3  # a step about the pulse's size: the pulse keeps most of the range
+    assert big.sum() > 50 and small.sum() > 3
+    assert lowres(preprocess_windows(step[big])).all()
+    assert not lowres(preprocess_windows(step[small])).any()
+    for name in ("pulse_step", "lift_off", "ambient_jump", "ppg_like", "constant"):
+        q, stats = c.preprocess(sets[name])
+        np.testing.assert_array_equal(stats[:, 3] < QUALITY_MIN_SPREAD, lowres(q), err_msg=name)
+
+
+def test_quality_constants_match_the_c_header() -> None:
+    text = (APP_SRC / "dsp" / "preprocess.h").read_text()
+    assert re.search(rf"#define PPG_QUALITY_TAIL_DIV\s+{QUALITY_TAIL_DIV}U", text)
+    assert re.search(rf"#define PPG_QUALITY_MIN_SPREAD\s+{QUALITY_MIN_SPREAD}U", text)
 
 
 def test_preprocess_edge_cases(c: CLib) -> None:
     flat = np.full((1, WINDOW_LEN), 42, dtype=np.int32)
     q, st = c.preprocess(flat)
-    assert (q == -128).all() and st[0].tolist() == [42, 42, 0]
+    assert (q == -128).all() and st[0].tolist() == [42, 42, 0, 0]
     ext = np.array([[I32_MIN, I32_MAX, 0, -1]], dtype=np.int32)
     q, st = c.preprocess(ext)
     assert q[0].tolist() == preprocess_windows(ext)[0].tolist()
-    assert st[0].tolist() == [I32_MIN, I32_MAX, 2**32 - 1]
+    assert st[0].tolist()[:3] == [I32_MIN, I32_MAX, 2**32 - 1] and st[0, 3] == quality_spread(q[0])
     # other window lengths (the function takes n)
     rng = np.random.default_rng(6)
-    for w in (1, 2, 3, 17, 1000):
+    for w in (1, 2, 3, 17, 19, 20, 21, 1000):
         x = rand_i32(rng, 50 * w).reshape(50, w)
-        np.testing.assert_array_equal(c.preprocess(x)[0], preprocess_windows(x))
+        q, st = c.preprocess(x)
+        np.testing.assert_array_equal(q, preprocess_windows(x))
+        np.testing.assert_array_equal(st[:, 3], quality_spread(q))
     # other detrend lengths, including none at all (h = 0: d is constant, every q is -128)
     x = rand_i32(rng, 20 * WINDOW_LEN).reshape(20, WINDOW_LEN)
     for h in (0, 1, 5, 50, WINDOW_LEN):
         np.testing.assert_array_equal(c.preprocess(x, h)[0], preprocess_windows(x, h))
     # n == 0: nothing written, stats zero
     q = np.full(4, 7, dtype=np.int8)
-    stats = np.full(3, 9, dtype=np.int64)
+    stats = np.full(4, 9, dtype=np.int64)
     c.so.shim_preprocess_batch(np.zeros(4, np.int32), 1, 0, 12, q, stats)
-    assert q.tolist() == [7, 7, 7, 7] and stats.tolist() == [0, 0, 0]
+    assert q.tolist() == [7, 7, 7, 7] and stats.tolist() == [0, 0, 0, 0]
 
 
 # --- window ring ---------------------------------------------------------------------------------

@@ -67,7 +67,7 @@ def test_generic_npz(tmp_path):
         ("nan.csv", "ppg,hr_bpm\n" + "1,60\n" * 1000 + "nan,60\n" + "1,60\n" * 1000, 100, "NaN"),
         ("inf.csv", "ppg,hr_bpm\n" + "1,60\n" * 1000 + "inf,60\n" + "1,60\n" * 1000, 100, "NaN/inf"),
         ("short.csv", "ppg,hr_bpm\n" + "1,60\n" * 100, 100, "too few samples"),
-        ("rate.csv", "ppg,hr_bpm\n" + "1,60\n" * 2000, 30, "wrong sample rate"),
+        ("rate.csv", "ppg,hr_bpm\n" + "1,60\n" * 2000, 5, "wrong sample rate"),
         ("norate.csv", "ppg,hr_bpm\n" + "1,60\n" * 2000, None, "rate is missing"),
         ("ragged.csv", "ppg,hr_bpm\n1,60\n1\n" + "1,60\n" * 2000, 100, "not a CSV"),
         ("text.csv", "ppg,hr_bpm\nabc,def\n", 100, "not a numeric CSV"),

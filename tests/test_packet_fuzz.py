@@ -29,7 +29,7 @@ def expected_reason(data: bytes, tag: int | None) -> str | None:
     """Independent oracle for docs/protocol.md's drop rules."""
     if len(data) != PACKET_LEN:
         return "length"
-    if data[0] >> 4 != PROTOCOL_VERSION:
+    if data[0] >> 5 != PROTOCOL_VERSION and data[0] >> 4 != 1:  # version 2, or the still decoded version 1
         return "version"
     if tag is not None and data[1] != tag:
         return "model_tag"
@@ -47,7 +47,8 @@ def check_stream(packets: list[bytes], tag: int | None) -> PacketStream:
             want_reasons[reason] = want_reasons.get(reason, 0) + 1
             assert p is None
         if p is not None:
-            assert (p.model_tag, p.seq, int(p.flags)) == (data[1], data[2] | data[3] << 8, data[0] & 0xF)
+            flag_mask = 0x1F if data[0] >> 5 == PROTOCOL_VERSION else 0x0F
+            assert (p.model_tag, p.seq, int(p.flags)) == (data[1], data[2] | data[3] << 8, data[0] & flag_mask)
             accepted.append(p)
     s = stream.stats
     assert s.total == len(packets)
@@ -70,8 +71,8 @@ def _mutate(rng: np.random.Generator, pkt: bytes) -> bytes:
         del data[int(rng.integers(0, len(data))) :]
     elif kind == 2:  # extension
         data += rng.integers(0, 256, int(rng.integers(1, 30)), dtype=np.uint8).tobytes()
-    elif kind == 3:  # version nibble
-        data[0] = (int(rng.integers(0, 16)) << 4) | (data[0] & 0x0F)
+    elif kind == 3:  # version bits
+        data[0] = (int(rng.integers(0, 8)) << 5) | (data[0] & 0x1F)
     elif kind == 4:  # model tag
         data[1] = int(rng.integers(0, 256))
     elif kind == 5:  # random bytes of a random length
@@ -99,8 +100,10 @@ def test_fuzz_mutated_packet_streams(seed: int, tag: int | None, mutation_rate: 
     # mostly in order, with gaps, repeats and steps back (late packets), wrapping at 2^16
     steps = np.where(rng.random(n) < 0.8, 1, rng.integers(-20, 40, n))
     seqs = (start_seq + np.cumsum(steps)) % 65536
-    flags = rng.integers(0, 16, n)
-    header = np.stack([(1 << 4) | flags, np.full(n, own), seqs & 0xFF, seqs >> 8], axis=1)
+    flags = rng.integers(0, 32, n)
+    v1 = rng.random(n) < 0.1  # a few version 1 packets, which the receiver still decodes
+    ver_flags = np.where(v1, (1 << 4) | (flags & 0x0F), (PROTOCOL_VERSION << 5) | flags)
+    header = np.stack([ver_flags, np.full(n, own), seqs & 0xFF, seqs >> 8], axis=1)
     body = np.concatenate([header, rng.integers(0, 256, (n, CODE_LEN))], axis=1)
     raw = body.astype(np.uint8).tobytes()
     mutate = rng.random(n) < mutation_rate

@@ -65,7 +65,7 @@ def _no_undefined_behaviour(capfd: pytest.CaptureFixture[str]) -> Iterator[None]
 
 
 def _random_fields(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    flags = rng.integers(0, 16, n).astype(np.uint8)
+    flags = rng.integers(0, 32, n).astype(np.uint8)
     tags = rng.integers(0, 256, n).astype(np.uint8)
     seqs = rng.integers(0, 65536, n).astype(np.uint16)
     codes = rng.integers(-128, 128, (n, CODE_LEN)).astype(np.int8)
@@ -87,8 +87,9 @@ def test_c_header_constants_match_python() -> None:
     pkt = _c_defines(APP_SRC / "packet" / "packet.h")
     assert pkt["PPG_PKT_LEN"] == PACKET_LEN
     assert pkt["PPG_PKT_CODE_LEN"] == CODE_LEN
-    assert pkt["PPG_PKT_VERSION"] == PROTOCOL_VERSION
-    assert pkt["PPG_PKT_FLAGS_MASK"] == 0x0F
+    assert pkt["PPG_PKT_VERSION"] == PROTOCOL_VERSION == 2 and pkt["PPG_PKT_VERSION_1"] == 1
+    assert pkt["PPG_PKT_VERSION_SHIFT"] == 5
+    assert pkt["PPG_PKT_FLAGS_MASK"] == 0x1F and pkt["PPG_PKT_FLAGS_MASK_V1"] == 0x0F
     assert pkt["PPG_MODEL_INFO_LEN"] == MODEL_INFO_LEN and pkt["PPG_STATS_LEN"] == STATS_LEN
     for flag in Flag:
         if flag.name and flag.value:
@@ -104,7 +105,7 @@ def test_c_encoder_to_python_parser(c: CLib) -> None:
     for i, raw in enumerate(pkts):
         assert len(raw) == PACKET_LEN
         p = parse_packet(raw, int(tags[i]))
-        assert p.version == 1
+        assert p.version == 2
         assert p.flags == int(flags[i])
         assert p.model_tag == int(tags[i]) and p.seq == int(seqs[i])
         assert p.codes == tuple(codes[i].tolist())
@@ -119,8 +120,27 @@ def test_c_encode_layout_and_errors(c: CLib) -> None:
     codes = np.arange(-8, 8, dtype=np.int8)
     rc, raw = c.packet_encode(Flag.GAP | Flag.FLAT, 0xC3, 0x1234, codes)
     assert rc == PACKET_LEN
-    assert raw == bytes([0x1A, 0xC3, 0x34, 0x12]) + codes.tobytes()
-    assert c.packet_encode(0x10, 0xC3, 1, codes)[0] == -errno.EINVAL  # flags beyond 4 bits
+    assert raw == bytes([0x4A, 0xC3, 0x34, 0x12]) + codes.tobytes()  # version 2 in bits 7..5
+    rc, raw = c.packet_encode(Flag.LOWRES | Flag.BACKLOG, 0xC3, 0x1234, codes)
+    assert rc == PACKET_LEN and raw[0] == 0x51
+    assert c.packet_encode(0x20, 0xC3, 1, codes)[0] == -errno.EINVAL  # flags beyond 5 bits
+
+
+def test_version_1_packets_still_decode(c: CLib) -> None:
+    """docs/protocol.md: a version 1 packet (bits 7..4 = 1, four flags) decodes in C and Python."""
+    codes = np.arange(-8, 8, dtype=np.int8)
+    v1 = bytes([0x1A, 0xC3, 0x34, 0x12]) + codes.tobytes()
+    assert encode_packet(codes, 0x1234, 0xC3, Flag.GAP | Flag.FLAT, version=1) == v1
+    p = parse_packet(v1, 0xC3)
+    assert (p.version, p.flags, p.seq) == (1, Flag.GAP | Flag.FLAT, 0x1234)
+    rc, f = c.packet_decode(v1, 0xC3)
+    assert rc == 0 and f is not None and f["version"] == 1 and f["flags"] == 0x0A
+    for b0 in range(0x10, 0x20):  # every version 1 byte: its four flags, never LOWRES
+        rc, f = c.packet_decode(bytes([b0]) + v1[1:], -1)
+        assert rc == 0 and f is not None and (f["version"], f["flags"]) == (1, b0 & 0x0F)
+        assert parse_packet(bytes([b0]) + v1[1:]).flags == b0 & 0x0F
+    with pytest.raises(ValueError):
+        encode_packet(codes, 1, 0xC3, Flag.LOWRES, version=1)  # version 1 has no bit 4
 
 
 def test_python_encoder_to_c_decoder(c: CLib) -> None:
@@ -130,7 +150,7 @@ def test_python_encoder_to_c_decoder(c: CLib) -> None:
         raw = encode_packet(codes[i], int(seqs[i]), int(tags[i]), int(flags[i]))
         rc, f = c.packet_decode(raw, int(tags[i]))
         assert rc == 0 and f is not None
-        assert f["version"] == 1 and f["flags"] == flags[i] and f["model_tag"] == tags[i]
+        assert f["version"] == 2 and f["flags"] == flags[i] and f["model_tag"] == tags[i]
         assert f["seq"] == seqs[i] and f["codes"] == tuple(codes[i].tolist())
         assert c.packet_decode(raw, -1)[0] == 0
         assert c.packet_decode(raw, (int(tags[i]) + 1) % 256)[0] == -errno.EBADMSG
@@ -184,9 +204,9 @@ def test_parse_packet_errors_are_specific() -> None:
     for bad in (b"", good[:19], good + b"\0", good * 2):
         with pytest.raises(PacketLengthError):
             parse_packet(bad, TAG)
-    for ver in (0, 2, 15):
+    for b0 in (0x00, 0x0F, 0x20, 0x3F, 0x60, 0x80, 0xFF):  # versions 0, 1 with bit 4 set... 3 and up
         with pytest.raises(PacketVersionError):
-            parse_packet(bytes([ver << 4]) + good[1:], TAG)
+            parse_packet(bytes([b0]) + good[1:], TAG)
     with pytest.raises(ModelTagError):
         parse_packet(good, TAG ^ 1)
     assert parse_packet(good, None).model_tag == TAG
@@ -201,7 +221,9 @@ def test_parse_packet_errors_are_specific() -> None:
         with pytest.raises(ValueError):
             encode_packet(*args)
     with pytest.raises(ValueError):
-        encode_packet([0] * 16, 1, TAG, flags=16)
+        encode_packet([0] * 16, 1, TAG, flags=32)
+    with pytest.raises(ValueError):
+        encode_packet([0] * 16, 1, TAG, version=3)
 
 
 def test_hex_line_format(c: CLib) -> None:
@@ -230,7 +252,7 @@ def test_hex_line_format(c: CLib) -> None:
             parse_hex_line(bad)
     # a native_sim capture: comments, blanks and packets in sequence
     n = 100
-    seq_pkts = c.packet_encode_batch(flags[:n] & 0xE, np.full(n, TAG), np.arange(n), codes[:n])
+    seq_pkts = c.packet_encode_batch(flags[:n] & 0x1E, np.full(n, TAG), np.arange(n), codes[:n])
     capture = [
         "# ppg packets",
         "",
@@ -251,7 +273,7 @@ def test_stream_counts_and_skips_every_malformed_case() -> None:
         b"",
         good[0][:19],
         good[0] + b"\x00",
-        bytes([0x20]) + good[0][1:],  # version 2
+        bytes([0x60]) + good[0][1:],  # version 3
         bytes([0x00]) + good[0][1:],  # version 0
         good[0][:1] + bytes([TAG ^ 0xFF]) + good[0][2:],  # other model
         "not bytes",

@@ -87,15 +87,17 @@ def test_make_replay_files(replay_set: dict) -> None:
     assert {parse_packet(p).model_tag for p in replay_set["packets"]} == {exp["model_tag"]}
     ref = _read_csv((d / make_replay.REFERENCE_FILE).read_text())
     assert len(ref) == n_dec and float(ref[0]["time_s"]) == pytest.approx(0.04)
-    assert np.isfinite(exp["hr_mae_bpm"]) and exp["covered_samples"] == exp["packets"] * min(HOP, 200)
+    flagged = sum(1 for p in replay_set["packets"] if parse_packet(p).flags)
+    assert exp["flagged_windows"] == flagged
+    assert np.isfinite(exp["hr_mae_bpm"]) and exp["covered_samples"] == (exp["packets"] - flagged) * min(HOP, 200)
 
 
 def test_reference_packets_are_the_tflm_codes(replay_set: dict) -> None:
     """The packets carry exactly what TFLM computes on the firmware's windows (decimate -> hop -> preprocess)."""
     from ppgcomp.convert import inspect_tflite
-    from ppgcomp.data.synthetic import synthesize_subject
+    from ppgcomp.data.synthetic import ADC_FULL_SCALE, synthesize_subject
     from ppgcomp.dsp.decimate import decimate
-    from ppgcomp.dsp.preprocess import preprocess_window
+    from ppgcomp.dsp.preprocess import FLAT_RANGE_MIN_DEFAULT, lowres, preprocess_window
     from ppgcomp.verify import tflm_codes
 
     raw, _ = synthesize_subject(replay_set["expected"]["seed"], MINUTES)
@@ -103,8 +105,13 @@ def test_reference_packets_are_the_tflm_codes(replay_set: dict) -> None:
     model = inspect_tflite((replay_set["artifacts"] / "encoder_int8.tflite").read_bytes())
     for k in (0, 1, len(replay_set["packets"]) - 1):
         q = preprocess_window(dec[k * HOP : k * HOP + 400])
-        want = encode_packet(tflm_codes(model, q[None, :])[0], k, model.tag)
+        flags = Flag.LOWRES if lowres(q) else Flag.NONE
+        want = encode_packet(tflm_codes(model, q[None, :])[0], k, model.tag, flags)
         assert replay_set["packets"][k] == want
+    # the only device flag the reference computes is LOWRES: the recording never reaches the others
+    assert raw.max() < ADC_FULL_SCALE  # no SATURATED
+    windows = np.stack([dec[k * HOP : k * HOP + 400] for k in range(len(replay_set["packets"]))])
+    assert (windows.max(axis=1) - windows.min(axis=1)).min() >= FLAT_RANGE_MIN_DEFAULT  # no FLAT
 
 
 def test_artifact_names_agree_with_decoding() -> None:
@@ -120,8 +127,38 @@ def test_artifact_names_agree_with_decoding() -> None:
 def _check_rows(rows: list[dict[str, str]], n: int) -> None:
     assert [int(r["seq"]) for r in rows] == list(range(n))
     assert [float(r["time_s"]) for r in rows] == pytest.approx([(k * HOP + 400) / 25 for k in range(n)])
-    assert all(r["flags"] == "" for r in rows)
-    assert all(30.0 <= float(r["hr_bpm"]) <= 250.0 for r in rows)
+    assert all(r["flags"] in ("", "lowres") for r in rows)  # the reference recording flags LOWRES only
+    assert all(r["hr_bpm"] == "" for r in rows if r["flags"])  # unreliable: no HR
+    assert all(30.0 <= float(r["hr_bpm"]) <= 250.0 for r in rows if not r["flags"])
+
+
+def test_unreliable_windows_have_no_hr_and_stay_out_of_the_mae(replay_set: dict, decoder, tmp_path: Path) -> None:
+    """gap, saturated, flat and lowres windows: empty hr_bpm, the flag name, and no part in the HR MAE."""
+    from ppgcomp.receiver.timeline import load_reference, mae_vs_reference
+
+    packets = replay_set["packets"][:20]
+    marks = {3: Flag.LOWRES, 5: Flag.GAP, 8: Flag.SATURATED | Flag.BACKLOG, 11: Flag.FLAT, 13: Flag.BACKLOG}
+    stream = [_retag(p, flags=int(marks.get(k, Flag.NONE))) for k, p in enumerate(packets)]
+    f = tmp_path / "p.txt"
+    f.write_text("\n".join(_hex(stream)) + "\n")
+    out, summary = tmp_path / "hr.csv", tmp_path / "s.json"
+    assert receive_cli.main(["--replay", str(f), "--artifacts", str(replay_set["artifacts"]), "--hop", str(HOP),
+                             "--csv", str(out), "--reference", str(replay_set["reference"]),
+                             "--summary-json", str(summary)]) == 0
+    rows = _read_csv(out.read_text())
+    assert {int(r["seq"]): r["flags"] for r in rows if r["flags"]} == {
+        3: "lowres", 5: "gap", 8: "backlog|saturated", 11: "flat", 13: "backlog"}
+    assert [int(r["seq"]) for r in rows if r["hr_bpm"] == ""] == [3, 5, 8, 11]  # backlog alone is reliable
+    s = json.loads(summary.read_text())
+    assert s["unreliable"] == 4 and s["hr_mae_samples"] == (20 - 4) * min(HOP, 200)
+    # the MAE is the one of the reliable rows alone
+    _, all_rows = _replay(decoder, _hex(packets))
+    keep = [r for r in all_rows if r.seq not in (3, 5, 8, 11)]
+    from ppgcomp.receiver.timeline import trace
+
+    t, hr = trace(np.array([r.index for r in keep]), np.stack([r.hr_trace for r in keep]), HOP)
+    mae, n = mae_vs_reference(t, hr, *load_reference(replay_set["reference"]))
+    assert s["hr_mae_bpm"] == pytest.approx(mae, abs=TOL_BPM) and n == s["hr_mae_samples"]
 
 
 def test_receive_main_in_process(replay_set: dict, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -164,7 +201,8 @@ def test_malformed_lines_counted_and_skipped(replay_set: dict, decoder) -> None:
     clean_session, clean = _replay(decoder, _hex(packets))
     lines: list[str] = ["# a comment", "", "   "]
     junk = ["hello world", "abcd", packet_to_hex(packets[0]) + "00",  # hex garbage, 2 bytes, 21 bytes
-            packet_to_hex(_retag(packets[1], version=2)), packet_to_hex(_retag(packets[2], tag=(tag + 1) % 256)),
+            packet_to_hex(bytes([0x60]) + packets[1][1:]),  # version 3
+            packet_to_hex(_retag(packets[2], tag=(tag + 1) % 256)),
             "zz" * 20, "\x00\xff binary", packet_to_hex(packets[3])[:-2]]
     for k, p in enumerate(packets):
         lines.append(packet_to_hex(p))

@@ -31,6 +31,9 @@ uint8_t app_preprocess_window(const int32_t *x, size_t n, uint8_t win_marks, int
 	if (st.range < (uint32_t)CONFIG_APP_FLAT_RANGE_MIN) {
 		flags |= PPG_PKT_FLAG_FLAT;
 	}
+	if (st.spread < PPG_QUALITY_MIN_SPREAD) {
+		flags |= PPG_PKT_FLAG_LOWRES;
+	}
 	if ((win_marks & PPG_WIN_MARK_SATURATED) != 0U) {
 		flags |= PPG_PKT_FLAG_SATURATED;
 	}
@@ -39,10 +42,11 @@ uint8_t app_preprocess_window(const int32_t *x, size_t n, uint8_t win_marks, int
 	}
 	if (flags != 0U) {
 		app_stats_inc(APP_STAT_QUALITY_FAULTS);
-		LOG_WRN("window quality:%s%s%s (range %u)",
+		LOG_WRN("window quality:%s%s%s%s (range %u, spread %u)",
 			(flags & PPG_PKT_FLAG_FLAT) ? " flat" : "",
+			(flags & PPG_PKT_FLAG_LOWRES) ? " lowres" : "",
 			(flags & PPG_PKT_FLAG_SATURATED) ? " saturated" : "",
-			(flags & PPG_PKT_FLAG_GAP) ? " gap" : "", st.range);
+			(flags & PPG_PKT_FLAG_GAP) ? " gap" : "", st.range, st.spread);
 	}
 	return flags;
 }

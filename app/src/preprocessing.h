@@ -14,7 +14,8 @@
 
 /**
  * @brief Quantise a window (docs/preprocessing.md, section 3) and derive its quality flags
- *        (section 4): FLAT when the range is below CONFIG_APP_FLAT_RANGE_MIN, SATURATED and GAP
+ *        (section 4): FLAT when the range is below CONFIG_APP_FLAT_RANGE_MIN, LOWRES when the int8
+ *        window's quality spread is below PPG_QUALITY_MIN_SPREAD, SATURATED and GAP
  *        from the window's sample marks. Counts and logs a quality fault when any flag is set.
  *
  * @return PPG_PKT_FLAG_* bits for the packet.

@@ -42,9 +42,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--data", default="synthetic", metavar="SRC",
                    help="synthetic (built-in, default) | osu:PATH (MotionSense HRV CSV file or folder) | "
-                   "csv:PATH (generic CSV with ppg + hr_bpm|rpeak columns, or NPZ; file or folder)")
+                   "csv:PATH (generic CSV with ppg + hr_bpm|rpeak columns, or NPZ with ppg, rate_hz and "
+                   "hr_bpm|rpeak_times_s; file or folder) | dalia:DIR (PPG-DaLiA: DIR/S*/S*.pkl, wrist BVP 64 Hz, "
+                   "HR from 'label', 8 s windows, 2 s shift; WESAD's S*/S*.pkl too, HR from the 700 Hz chest ECG) | "
+                   "wesad:DIR (the same) | wfdb:PATH (PhysioNet WFDB record DIR/rec[.hea] or a folder of them: "
+                   "PLETH/PPG channel, HR from .atr/.abp/.ecg/.qrs beat annotations or an ECG channel). "
+                   "Bad data stops with exit 2 before training; see README, 'Real data'")
     p.add_argument("--rate", type=float, default=None, metavar="HZ",
-                   help="sample rate of csv: data (a multiple of 25 Hz); NPZ files carry rate_hz")
+                   help="sample rate of csv: data, any rate, fractional too (e.g. 64, 117.3): multiples of 25 Hz "
+                   "take the firmware's integer decimator, others scipy resample_poly to 25 Hz; NPZ files carry "
+                   "rate_hz")
     p.add_argument("--out", type=Path, default=Path("artifacts"), help="artefact folder (default: artifacts/)")
     p.add_argument("--emit-c", type=Path, default=Path("app/src/model"), metavar="DIR",
                    help="where the firmware model source goes (default: app/src/model)")

@@ -29,11 +29,15 @@ from ppgcomp.constants import CODE_LEN
 log = logging.getLogger(__name__)
 
 PACKET_LEN = 20
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2  # sent: bits 7..5 of byte 0 = 2, bits 4..0 flags
+PROTOCOL_VERSION_1 = 1  # still decoded: bits 7..4 of byte 0 = 1, bits 3..0 flags
+SUPPORTED_VERSIONS = (PROTOCOL_VERSION_1, PROTOCOL_VERSION)
 HEADER_LEN = PACKET_LEN - CODE_LEN
 HEX_LINE_LEN = 2 * PACKET_LEN
 SEQ_MODULUS = 1 << 16
-FLAGS_MASK = 0x0F
+FLAGS_MASK = 0x1F
+FLAGS_MASK_V1 = 0x0F
+VERSION_SHIFT = 5
 
 MODEL_INFO_LEN = 64
 MODEL_INFO_VERSION = 1
@@ -52,13 +56,27 @@ assert _STATS.size == STATS_LEN
 
 
 class Flag(enum.IntFlag):
-    """Flags in bits 3..0 of byte 0."""
+    """Flags in bits 4..0 of byte 0 (bits 3..0 in a version 1 packet)."""
 
     NONE = 0
     BACKLOG = 1 << 0  # sent from the backlog ring, not live
     GAP = 1 << 1  # the window contains samples filled in after a sensor read error
     SATURATED = 1 << 2  # the window contains a sample at the sensor's full scale
     FLAT = 1 << 3  # the window's range is below the flat threshold
+    LOWRES = 1 << 4  # the pulse occupies too few quantisation levels (docs/preprocessing.md, section 4)
+
+
+# Flags that make the window's HR unreliable: the receiver writes no HR for them and leaves them out of its MAE.
+UNRELIABLE = Flag.GAP | Flag.SATURATED | Flag.FLAT | Flag.LOWRES
+
+
+def split_ver_flags(b0: int) -> tuple[int, int] | None:
+    """Byte 0 as (version, flags) for a supported version, else None."""
+    if b0 >> VERSION_SHIFT == PROTOCOL_VERSION:
+        return PROTOCOL_VERSION, b0 & FLAGS_MASK
+    if b0 >> 4 == PROTOCOL_VERSION_1:
+        return PROTOCOL_VERSION_1, b0 & FLAGS_MASK_V1
+    return None
 
 
 class PacketError(ValueError):
@@ -131,31 +149,34 @@ def encode_packet(
         raise ValueError(f"seq must be a u16, got {seq}")
     if not 0 <= int(model_tag) <= 0xFF:
         raise ValueError(f"model_tag must be a byte, got {model_tag}")
-    if not 0 <= int(flags) <= FLAGS_MASK:
-        raise ValueError(f"flags must fit in 4 bits, got {flags}")
-    if not 0 <= int(version) <= 0x0F:
-        raise ValueError(f"version must fit in 4 bits, got {version}")
-    header = _HEADER.pack((int(version) << 4) | int(flags), int(model_tag), int(seq))
+    if int(version) not in SUPPORTED_VERSIONS:
+        raise ValueError(f"version must be one of {SUPPORTED_VERSIONS}, got {version}")
+    v1 = int(version) == PROTOCOL_VERSION_1
+    if not 0 <= int(flags) <= (FLAGS_MASK_V1 if v1 else FLAGS_MASK):
+        raise ValueError(f"flags must fit in {4 if v1 else 5} bits, got {flags}")
+    b0 = (PROTOCOL_VERSION_1 << 4 if v1 else PROTOCOL_VERSION << VERSION_SHIFT) | int(flags)
+    header = _HEADER.pack(b0, int(model_tag), int(seq))
     return header + struct.pack(f"<{CODE_LEN}b", *values)
 
 
 def parse_packet(b: bytes | bytearray | memoryview, expected_tag: int | None = None) -> Packet:
-    """Check and decode one packet.
+    """Check and decode one packet (version 2, or the previous version 1).
 
-    Raises PacketLengthError (length other than 20), PacketVersionError (version other than 1)
+    Raises PacketLengthError (length other than 20), PacketVersionError (version other than 2 or 1)
     or ModelTagError (tag other than ``expected_tag``; ``None`` accepts any tag).
     """
     data = bytes(b)
     if len(data) != PACKET_LEN:
         raise PacketLengthError(f"packet of {len(data)} bytes, expected {PACKET_LEN}")
     ver_flags, tag, seq = _HEADER.unpack_from(data)
-    version = ver_flags >> 4
-    if version != PROTOCOL_VERSION:
-        raise PacketVersionError(f"protocol version {version}, expected {PROTOCOL_VERSION}")
+    vf = split_ver_flags(ver_flags)
+    if vf is None:
+        raise PacketVersionError(f"protocol version byte 0x{ver_flags:02x}: neither version 2 nor version 1")
+    version, flags = vf
     if expected_tag is not None and tag != expected_tag:
         raise ModelTagError(f"model tag 0x{tag:02x}, expected 0x{expected_tag:02x}")
     codes = struct.unpack_from(f"<{CODE_LEN}b", data, HEADER_LEN)
-    return Packet(version, Flag(ver_flags & FLAGS_MASK), tag, seq, codes)
+    return Packet(version, Flag(flags), tag, seq, codes)
 
 
 def packet_to_hex(b: bytes) -> str:
@@ -479,7 +500,10 @@ __all__ = [
     "MODEL_INFO_LEN",
     "PACKET_LEN",
     "PROTOCOL_VERSION",
+    "PROTOCOL_VERSION_1",
     "STATS_LEN",
+    "SUPPORTED_VERSIONS",
+    "UNRELIABLE",
     "DeviceStats",
     "Flag",
     "HexLineError",
@@ -501,4 +525,5 @@ __all__ = [
     "parse_model_info",
     "parse_packet",
     "parse_stats",
+    "split_ver_flags",
 ]

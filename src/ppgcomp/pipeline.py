@@ -44,12 +44,17 @@ def load_data(cfg: ExportConfig) -> list[Recording]:
     kind, _, arg = cfg.data.partition(":")
     if kind == "synthetic":
         return synthetic_dataset(SyntheticConfig(subjects=cfg.subjects, minutes=cfg.minutes, seed=cfg.seed))
-    if kind not in ("osu", "csv"):
-        raise DataError(f"--data {cfg.data}: unknown source (use synthetic, osu:PATH or csv:PATH)")
+    if kind not in ("osu", "csv", "dalia", "wesad", "wfdb"):
+        raise DataError(f"--data {cfg.data}: unknown source (use synthetic, osu:PATH, csv:PATH, dalia:DIR, wesad:DIR "
+                        "or wfdb:PATH)")
     if not arg:
         raise DataError(f"--data {cfg.data}: give a path, as {kind}:PATH")
     if kind == "osu":
         return load_osu(Path(arg))
+    if kind in ("dalia", "wesad", "wfdb"):
+        from ppgcomp.data.public import load_dalia, load_wfdb
+
+        return load_wfdb(Path(arg)) if kind == "wfdb" else load_dalia(Path(arg))
     return load_generic(Path(arg), cfg.rate_hz)
 
 
@@ -84,6 +89,8 @@ def golden_vectors(seed: int):
 
 def run(cfg: ExportConfig) -> dict:
     t_start = time.monotonic()
+    if cfg.out.exists() and not cfg.out.is_dir():
+        raise DataError(f"--out {cfg.out}: is a file, not a folder")
     recs = load_data(cfg)
     log.info("loaded %d recording(s) from %s", len(recs), cfg.data)
     train_r, val_r, test_r = split_by_subject(recs)
@@ -102,10 +109,12 @@ def run(cfg: ExportConfig) -> dict:
         PACKET_BYTES,
         compression,
         hr_mae,
+        hr_mae_flagged,
         plot_hr_traces,
         plot_reconstructions,
         plot_training_curves,
         recon_metrics,
+        recordings_summary,
         write_report,
     )
     from ppgcomp.tfenv import set_seed
@@ -172,9 +181,10 @@ def run(cfg: ExportConfig) -> dict:
         "command": cfg.command,
         "data": {"source": cfg.data, "subjects": len(recs), "train_windows": len(train),
                  "val_windows": len(val), "test_windows": len(test),
-                 "test_subjects": sorted({str(s) for s in test.subject})},
+                 "test_subjects": sorted({str(s) for s in test.subject}), "recordings": recordings_summary(recs)},
         "hr_mae_bpm": {"raw_ppg": hr_mae(hr_raw, test.hr_bpm), "float_autoencoder": hr_mae(hr_float, test.hr_bpm),
                        "int8_codes": hr_mae(hr_int8, test.hr_bpm)},
+        "hr_quality_flags": hr_mae_flagged(hr_int8, test.hr_bpm, test.raw, test.q),
         "reconstruction": {"float_autoencoder": recon_metrics(recon_float, xt),
                            "int8_codes": recon_metrics(recon_int8, xt)},
         "model": {"sha256": tfl.sha256, "tag": tfl.tag, "tflite_bytes": len(tfl.data), "macs": encoder_macs(),

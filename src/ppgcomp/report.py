@@ -24,6 +24,43 @@ def hr_mae(pred: np.ndarray, ref: np.ndarray) -> float:
     return float(np.mean(np.abs(np.asarray(pred, np.float64) - np.asarray(ref, np.float64))))
 
 
+def flagged_windows(raw: np.ndarray, q: np.ndarray) -> dict[str, np.ndarray]:
+    """The device's window quality flags that HR cannot be trusted under, as the firmware computes them from the
+    window alone: LOWRES (the int8 quality spread, docs/preprocessing.md section 4) and FLAT (raw range below
+    the default APP_FLAT_RANGE_MIN). GAP and SATURATED need the sensor's marks, which recordings do not carry."""
+    from ppgcomp.dsp.preprocess import FLAT_RANGE_MIN_DEFAULT, lowres
+
+    raw = np.asarray(raw, dtype=np.int64)
+    flat = (raw.max(axis=1) - raw.min(axis=1)) < FLAT_RANGE_MIN_DEFAULT if raw.size else np.zeros(0, bool)
+    return {"lowres": np.asarray(lowres(q), dtype=bool), "flat": flat}
+
+
+def hr_mae_flagged(pred: np.ndarray, ref: np.ndarray, raw: np.ndarray, q: np.ndarray) -> dict[str, object]:
+    """HR MAE over every window and over the windows the device would not flag (computed at report time)."""
+    flags = flagged_windows(raw, q)
+    flagged = np.zeros(len(ref), dtype=bool)
+    for v in flags.values():
+        flagged |= v
+    keep = ~flagged
+    return {"all_windows": hr_mae(pred, ref),
+            "unflagged_windows": hr_mae(pred[keep], ref[keep]) if keep.any() else float("nan"),
+            "windows": len(ref), "flagged_windows": int(flagged.sum()),
+            "flagged_by": {k: int(v.sum()) for k, v in flags.items()}}
+
+
+def recordings_summary(recs: list) -> list[dict[str, object]]:
+    """Per recording: the sample-rate path it took to 25 Hz, the label source and, where the file has its own HR
+    reference, the largest difference between the labels and it."""
+    out = []
+    for r in recs:
+        hr = np.asarray(r.hr_bpm, dtype=np.float64)
+        out.append({"subject": str(r.subject), "samples_25hz": int(r.ppg.size),
+                    "rate_path": getattr(r, "rate_path", "") or "", "label_source": getattr(r, "label_source", ""),
+                    "hr_label_bpm": {"min": float(hr.min()), "median": float(np.median(hr)), "max": float(hr.max())},
+                    "label_vs_reference_max_bpm": getattr(r, "label_check_bpm", None)})
+    return out
+
+
 def recon_metrics(recon: np.ndarray, x: np.ndarray) -> dict[str, float]:
     """MSE in [0, 1] units and PRD (percent RMS difference about each window's mean)."""
     err = recon - x
@@ -101,6 +138,32 @@ def write_report(report: dict, out_dir: Path) -> None:
     log.info("wrote %s and %s", out_dir / "report.json", out_dir / "report.md")
 
 
+def _flagged_lines(r: dict) -> list[str]:
+    q = r.get("hr_quality_flags")
+    if not q:
+        return []
+    by = ", ".join(f"{k} {v}" for k, v in q["flagged_by"].items())
+    kept = q["windows"] - q["flagged_windows"]
+    return [(f"| int8 codes, windows the device does not flag ({kept} of {q['windows']}; flagged: {by}) | "
+             f"{q['unflagged_windows']:.2f} |")]
+
+
+def _recording_lines(r: dict) -> list[str]:
+    recs = r["data"].get("recordings")
+    if not recs:
+        return []
+    head = ("| recording | sample-rate path to 25 Hz | HR labels | label median (bpm) | "
+            "labels vs the file's reference, max (bpm) |")
+    lines = ["## Recordings", "", head, "|---|---|---|---|---|"]
+    for x in recs[:40]:
+        chk = x["label_vs_reference_max_bpm"]
+        lines.append(f"| {x['subject']} | {x['rate_path'] or '-'} | {x['label_source'] or '-'} | "
+                     f"{x['hr_label_bpm']['median']:.1f} | {'-' if chk is None else f'{chk:.3f}'} |")
+    if len(recs) > 40:
+        lines.append(f"| ... {len(recs) - 40} more in report.json | | | | |")
+    return [*lines, ""]
+
+
 def render_markdown(r: dict) -> str:
     hr, rc, m, v, c = r["hr_mae_bpm"], r["reconstruction"], r["model"], r["verification"], r["compression"]
     lines = [
@@ -118,7 +181,9 @@ def render_markdown(r: dict) -> str:
         f"| raw PPG (stage-2 model) | {hr['raw_ppg']:.2f} |",
         f"| float autoencoder | {hr['float_autoencoder']:.2f} |",
         f"| int8 codes -> decoder | {hr['int8_codes']:.2f} |",
+        *_flagged_lines(r),
         "",
+        *_recording_lines(r),
         "## Reconstruction (preprocessed [0, 1] units)",
         "",
         "| path | MSE | PRD (%) |",

@@ -69,16 +69,17 @@ int shim_decim_taps(uint32_t factor, uint16_t *taps)
 	return (int)d.n_taps;
 }
 
-/* Preprocess n_windows rows of w samples (detrend half-length h); stats gets lo, hi, range per row. */
+/* Preprocess n_windows rows of w samples (detrend half-length h); stats gets lo, hi, range, spread per row. */
 void shim_preprocess_batch(const int32_t *x, size_t n_windows, size_t w, size_t h, int8_t *q, int64_t *stats)
 {
 	for (size_t r = 0U; r < n_windows; r++) {
 		struct ppg_window_stats st;
 
 		ppg_preprocess(&x[r * w], w, h, &q[r * w], &st);
-		stats[3U * r] = st.lo;
-		stats[3U * r + 1U] = st.hi;
-		stats[3U * r + 2U] = st.range;
+		stats[4U * r] = st.lo;
+		stats[4U * r + 1U] = st.hi;
+		stats[4U * r + 2U] = st.range;
+		stats[4U * r + 3U] = st.spread;
 	}
 }
 

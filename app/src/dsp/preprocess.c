@@ -52,6 +52,45 @@ static int64_t detrend_next(struct detrend_iter *it)
 	return d;
 }
 
+/* Number of q[i] <= v. */
+static size_t count_at_most(const int8_t *q, size_t n, int32_t v)
+{
+	size_t c = 0U;
+
+	for (size_t i = 0U; i < n; i++) {
+		c += ((int32_t)q[i] <= v) ? 1U : 0U;
+	}
+	return c;
+}
+
+/*
+ * The k-th smallest q (0-based, k < n): the smallest level v with more than k samples <= v,
+ * found by bisection over the 256 levels, so no scratch buffer or sort is needed.
+ */
+static int32_t kth_level(const int8_t *q, size_t n, size_t k)
+{
+	int32_t lo = INT8_MIN;
+	int32_t hi = INT8_MAX;
+
+	while (lo < hi) {
+		const int32_t mid = lo + (hi - lo) / 2;
+
+		if (count_at_most(q, n, mid) > k) {
+			hi = mid;
+		} else {
+			lo = mid + 1;
+		}
+	}
+	return lo;
+}
+
+static uint8_t quality_spread(const int8_t *q, size_t n)
+{
+	const size_t k = n / PPG_QUALITY_TAIL_DIV;
+
+	return (uint8_t)(kth_level(q, n, n - 1U - k) - kth_level(q, n, k));
+}
+
 void ppg_preprocess(const int32_t *x, size_t n, size_t half, int8_t *q, struct ppg_window_stats *st)
 {
 	int32_t lo = 0;
@@ -75,6 +114,7 @@ void ppg_preprocess(const int32_t *x, size_t n, size_t half, int8_t *q, struct p
 		st->hi = hi;
 		/* 0 <= range < 2^32: compute in int64, store as uint32. */
 		st->range = (uint32_t)((int64_t)hi - (int64_t)lo);
+		st->spread = 0U;
 	}
 	if (n == 0U) {
 		return;
@@ -111,5 +151,8 @@ void ppg_preprocess(const int32_t *x, size_t n, size_t half, int8_t *q, struct p
 		const uint64_t off = (uint64_t)(detrend_next(&it) - dlo);
 
 		q[i] = (int8_t)((int32_t)((off * 255U + half_den) / den) - 128);
+	}
+	if (st != NULL) {
+		st->spread = quality_spread(q, n);
 	}
 }

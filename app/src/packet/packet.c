@@ -38,7 +38,7 @@ int ppg_packet_encode(uint8_t out[PPG_PKT_LEN], uint8_t flags, uint8_t model_tag
 		return -EINVAL;
 	}
 
-	out[PPG_PKT_OFF_VER_FLAGS] = (uint8_t)((PPG_PKT_VERSION << 4) | flags);
+	out[PPG_PKT_OFF_VER_FLAGS] = (uint8_t)((PPG_PKT_VERSION << PPG_PKT_VERSION_SHIFT) | flags);
 	out[PPG_PKT_OFF_MODEL_TAG] = model_tag;
 	put_le16(&out[PPG_PKT_OFF_SEQ], seq);
 	for (size_t i = 0U; i < PPG_PKT_CODE_LEN; i++) {
@@ -56,9 +56,17 @@ int ppg_packet_decode(const uint8_t *buf, size_t len, int expected_tag, struct p
 		return -EMSGSIZE;
 	}
 
-	const uint8_t version = buf[PPG_PKT_OFF_VER_FLAGS] >> 4;
+	const uint8_t ver_flags = buf[PPG_PKT_OFF_VER_FLAGS];
+	uint8_t version;
+	uint8_t flags;
 
-	if (version != PPG_PKT_VERSION) {
+	if ((ver_flags >> PPG_PKT_VERSION_SHIFT) == PPG_PKT_VERSION) {
+		version = PPG_PKT_VERSION;
+		flags = ver_flags & PPG_PKT_FLAGS_MASK;
+	} else if ((ver_flags >> 4) == PPG_PKT_VERSION_1) {
+		version = PPG_PKT_VERSION_1;
+		flags = ver_flags & PPG_PKT_FLAGS_MASK_V1;
+	} else {
 		return -EPROTONOSUPPORT;
 	}
 	if (expected_tag >= 0 && buf[PPG_PKT_OFF_MODEL_TAG] != (uint8_t)expected_tag) {
@@ -66,7 +74,7 @@ int ppg_packet_decode(const uint8_t *buf, size_t len, int expected_tag, struct p
 	}
 
 	pkt->version = version;
-	pkt->flags = buf[PPG_PKT_OFF_VER_FLAGS] & PPG_PKT_FLAGS_MASK;
+	pkt->flags = flags;
 	pkt->model_tag = buf[PPG_PKT_OFF_MODEL_TAG];
 	pkt->seq = (uint16_t)(buf[PPG_PKT_OFF_SEQ] | ((uint16_t)buf[PPG_PKT_OFF_SEQ + 1U] << 8));
 	for (size_t i = 0U; i < PPG_PKT_CODE_LEN; i++) {

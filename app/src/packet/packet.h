@@ -26,12 +26,16 @@ extern "C" {
 #define PPG_PKT_LEN      20U
 /** Codes per packet. */
 #define PPG_PKT_CODE_LEN 16U
-/** Protocol version carried in bits 7..4 of byte 0. */
-#define PPG_PKT_VERSION  1U
+/** Protocol version sent, carried in bits 7..5 of byte 0 (docs/protocol.md). */
+#define PPG_PKT_VERSION  2U
+/** Bit position of the version field in byte 0 (version 2). */
+#define PPG_PKT_VERSION_SHIFT 5U
+/** The previous version: bits 7..4 of byte 0 = 1, bits 3..0 flags. Still decoded. */
+#define PPG_PKT_VERSION_1 1U
 /** Length of the native_sim hex line: 40 lower-case hex digits (no NUL, no newline). */
 #define PPG_PKT_HEX_LEN  (2U * PPG_PKT_LEN)
 
-/** Flags, bits 3..0 of byte 0. */
+/** Flags, bits 4..0 of byte 0 (bits 3..0 in a version 1 packet). */
 /** Sent from the backlog ring, not live. Set by the transport when it sends from the ring. */
 #define PPG_PKT_FLAG_BACKLOG   (1U << 0)
 /** The window contains samples filled in after a sensor read error. */
@@ -40,8 +44,16 @@ extern "C" {
 #define PPG_PKT_FLAG_SATURATED (1U << 2)
 /** The window's range is below the flat threshold. */
 #define PPG_PKT_FLAG_FLAT      (1U << 3)
-/** All flag bits. */
-#define PPG_PKT_FLAGS_MASK     0x0FU
+/**
+ * The pulse occupies fewer than PPG_QUALITY_MIN_SPREAD quantisation levels after the min-max
+ * step (a sensor step, lift-off or ambient-light jump): HR from this window is unreliable.
+ * Version 2 only.
+ */
+#define PPG_PKT_FLAG_LOWRES    (1U << 4)
+/** All flag bits (version 2). */
+#define PPG_PKT_FLAGS_MASK     0x1FU
+/** The flag bits of a version 1 packet. */
+#define PPG_PKT_FLAGS_MASK_V1  0x0FU
 
 /** Byte offsets. */
 #define PPG_PKT_OFF_VER_FLAGS 0U
@@ -82,7 +94,8 @@ int ppg_packet_encode(uint8_t out[PPG_PKT_LEN], uint8_t flags, uint8_t model_tag
 		      const int8_t codes[PPG_PKT_CODE_LEN]);
 
 /**
- * @brief Parse and check one packet (the receiver's rules of docs/protocol.md).
+ * @brief Parse and check one packet (the receiver's rules of docs/protocol.md). Version 2 and
+ *        version 1 packets are accepted; pkt->version says which.
  *
  * @param buf Received bytes.
  * @param len Number of received bytes.
@@ -92,7 +105,7 @@ int ppg_packet_encode(uint8_t out[PPG_PKT_LEN], uint8_t flags, uint8_t model_tag
  * @retval 0 on success.
  * @retval -EINVAL for NULL pointers.
  * @retval -EMSGSIZE for a length other than PPG_PKT_LEN.
- * @retval -EPROTONOSUPPORT for a version other than PPG_PKT_VERSION.
+ * @retval -EPROTONOSUPPORT for a version other than PPG_PKT_VERSION or PPG_PKT_VERSION_1.
  * @retval -EBADMSG for a model tag other than @p expected_tag.
  */
 int ppg_packet_decode(const uint8_t *buf, size_t len, int expected_tag, struct ppg_packet *pkt);

@@ -55,3 +55,35 @@ def rpeak_times_to_flags(times_s: np.ndarray, rate_hz: float, n: int) -> np.ndar
     idx = idx[(idx >= 0) & (idx < n)]
     flags[idx] = 1
     return flags
+
+
+def rpeaks_to_hr_at(rpeak_flags: np.ndarray, rate_hz: float, times_s: np.ndarray) -> np.ndarray:
+    """The same HR labels as :func:`rpeaks_to_hr`, read at any times (s): for recordings on the resample path."""
+    hr = smooth_hr(rpeak_count_bpm(rpeak_flags, rate_hz), rate_hz)
+    return np.interp(np.asarray(times_s) * rate_hz, np.arange(hr.size), hr).astype(np.float32)
+
+
+def beats_to_hr_at(beat_times_s: np.ndarray, times_s: np.ndarray, window_s: float = HR_WINDOW_S) -> np.ndarray:
+    """HR (bpm) at each time from the beats in the trailing `window_s`: 60 / mean RR = 60 (n - 1) / (last - first),
+    the definition of PPG-DaLiA's ECG labels (8 s windows). Used for beat annotations and ECG R-peaks (WESAD,
+    WFDB). Before the first full window the first full window's value is held; fewer than two beats give NaN."""
+    beats = np.sort(np.asarray(beat_times_s, dtype=np.float64))
+    t = np.maximum(np.asarray(times_s, dtype=np.float64), window_s)
+    hi = np.searchsorted(beats, t, side="left")  # beats < t
+    lo = np.searchsorted(beats, t - window_s, side="left")  # beats >= t - window
+    n = hi - lo
+    ok = n >= 2
+    first = beats[np.minimum(lo, beats.size - 1)] if beats.size else np.zeros_like(t)
+    last = beats[np.clip(hi - 1, 0, beats.size - 1)] if beats.size else np.zeros_like(t)
+    span = np.where(ok, last - first, 1.0)
+    return np.where(ok & (span > 0), 60.0 * (n - 1) / np.where(span > 0, span, 1.0), np.nan)
+
+
+def beat_reference(beat_times_s: np.ndarray, duration_s: float, step_s: float = 2.0,
+                   window_s: float = HR_WINDOW_S) -> tuple[np.ndarray, np.ndarray]:
+    """A file's own HR reference from its beats, every `step_s` from `window_s` on (PPG-DaLiA's windows), as
+    :func:`beats_to_hr_at` defines it; windows with fewer than two beats are left out."""
+    ends = np.arange(window_s, duration_s + 1e-9, step_s)
+    hr = beats_to_hr_at(beat_times_s, ends, window_s)
+    ok = np.isfinite(hr)
+    return ends[ok], hr[ok]

@@ -3,10 +3,13 @@
 * OSU MotionSense HRV CSV: no header, one row per 25 Hz sample; PPG in (0-based) columns 29, 30, 39, 40;
   four 100 Hz ECG sub-samples in columns 41-44; four 100 Hz R-peak flags in columns 45-48.
 * Generic CSV: a header row with a `ppg` column and either `hr_bpm` (per sample) or `rpeak` (0/1 flag per
-  sample); the rate is stated with `--rate`.
-* Generic NPZ: arrays `ppg`, `rate_hz`, and either `hr_bpm` (per sample) or `rpeak_times_s`.
+  sample); the rate is stated with `--rate` (any rate, fractional too). A UTF-8 BOM is accepted.
+* Generic NPZ: arrays `ppg`, `rate_hz` (a positive scalar), and either `hr_bpm` (per sample) or `rpeak_times_s`.
+* PPG-DaLiA / WESAD pickles and PhysioNet WFDB records: :mod:`ppgcomp.data.public`.
 
-A PATH that is a folder loads every matching file in it as one subject.
+A PATH that is a folder loads every matching file in it as one subject. Rates that are multiples of 25 Hz take the
+firmware's integer decimator, others are resampled (:mod:`ppgcomp.data.rate`); every signal and label is checked
+(:mod:`ppgcomp.data.validate`).
 """
 
 from __future__ import annotations
@@ -17,10 +20,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ppgcomp.constants import WINDOW_LEN
-from ppgcomp.data.hr_labels import rpeak_times_to_flags, rpeaks_to_hr
+from ppgcomp.constants import MODEL_RATE_HZ, WINDOW_LEN
+from ppgcomp.data.hr_labels import rpeak_times_to_flags, rpeaks_to_hr, rpeaks_to_hr_at
+from ppgcomp.data.rate import RatePath, at_times, rate_path, to_model_rate
 from ppgcomp.data.recording import DataError, Recording
-from ppgcomp.dsp.decimate import decimate, decimation_factor
+from ppgcomp.data.validate import check_derived_hr, check_finite, check_hr, check_ppg
 
 OSU_PPG_COLUMNS = (29, 30, 39, 40)
 OSU_ECG_COLUMNS = (41, 42, 43, 44)
@@ -28,6 +32,9 @@ OSU_RPEAK_COLUMNS = (45, 46, 47, 48)
 OSU_RATE_HZ = 25
 OSU_RPEAK_RATE_HZ = 100
 INT_TARGET_PEAK = 2**20  # float PPG is scaled so its largest deviation from the median is this many counts
+CSV_FIELD_LIMIT = 131072  # the csv module's default: a longer field is not a CSV this tool reads
+
+__all__ = ["check_finite", "load_generic", "load_osu", "ppg_to_counts", "signals_to_recording"]
 
 
 def _files(path: Path, suffixes: tuple[str, ...]) -> list[Path]:
@@ -51,13 +58,20 @@ def _read_text(path: Path) -> str:
     if b"\x00" in raw[:4096]:
         raise DataError(f"{path}: not a CSV file (binary content)")
     try:
-        return raw.decode("utf-8")
+        text = raw.decode("utf-8-sig")  # a leading UTF-8 BOM (spreadsheet exports) is dropped
     except UnicodeDecodeError:
         raise DataError(f"{path}: not a CSV file (not UTF-8 text)") from None
+    if not text.strip():
+        raise DataError(f"{path}: file is empty")
+    return text
 
 
 def _parse_numeric_rows(path: Path, text: str, skip_header: bool) -> tuple[list[str], np.ndarray]:
-    rows = list(csv.reader(io.StringIO(text)))
+    reader = csv.reader(io.StringIO(text))
+    try:
+        rows = list(reader)
+    except csv.Error as e:
+        raise DataError(f"{path}: not a CSV file this tool reads (line {reader.line_num}: {e})") from None
     rows = [r for r in rows if r and any(c.strip() for c in r)]
     header: list[str] = []
     if skip_header:
@@ -71,15 +85,8 @@ def _parse_numeric_rows(path: Path, text: str, skip_header: bool) -> tuple[list[
     try:
         data = np.array([[float(c) if c.strip() else np.nan for c in r] for r in rows], dtype=np.float64)
     except ValueError as e:
-        raise DataError(f"{path}: not a numeric CSV ({e})") from None
+        raise DataError(f"{path}: not a numeric CSV ({str(e)[:80]})") from None
     return header, data
-
-
-def _check_finite(path: Path, name: str, x: np.ndarray) -> None:
-    bad = ~np.isfinite(x)
-    if bad.any():
-        first = int(np.flatnonzero(bad)[0])
-        raise DataError(f"{path}: {name} has {int(bad.sum())} NaN/inf values (first at row {first + 1})")
 
 
 def _check_length(path: Path, n_model_rate: int) -> None:
@@ -99,13 +106,21 @@ def ppg_to_counts(ppg: np.ndarray) -> np.ndarray:
     return np.round(centred * scale).astype(np.int64)
 
 
-def _check_rate(path: Path, rate_hz: float | None) -> int:
+def check_rate(path: Path | str, rate_hz: float | None) -> RatePath:
     if rate_hz is None:
         raise DataError(f"{path}: the sample rate is missing (give --rate HZ)")
     try:
-        return decimation_factor(float(rate_hz))
+        return rate_path(rate_hz)
     except ValueError as e:
         raise DataError(f"{path}: wrong sample rate: {e}") from None
+
+
+def ppg_to_model_rate(f: Path | str, name: str, ppg: np.ndarray, rate_hz: float | None) -> tuple[np.ndarray, RatePath]:
+    """Validate PPG at its own rate and bring it to 25 Hz int32 counts; returns the counts and the path taken."""
+    path = check_rate(f, rate_hz)
+    _check_length(Path(str(f)), path.n_out(np.asarray(ppg).size))
+    ppg = check_ppg(f, name, ppg, path.rate_hz)
+    return to_model_rate(ppg_to_counts(ppg), path), path
 
 
 def load_osu(path: Path, ppg_column: int = OSU_PPG_COLUMNS[0]) -> list[Recording]:
@@ -116,39 +131,47 @@ def load_osu(path: Path, ppg_column: int = OSU_PPG_COLUMNS[0]) -> list[Recording
         need = max(OSU_RPEAK_COLUMNS) + 1
         if data.shape[1] < need:
             raise DataError(f"{f}: missing columns: has {data.shape[1]}, the OSU layout needs {need} (R-peaks in 45-48)")
-        ppg = data[:, ppg_column]
-        _check_finite(f, f"PPG column {ppg_column}", ppg)
         peaks = data[:, OSU_RPEAK_COLUMNS].reshape(-1)  # 4 sub-samples per row, in time order
-        _check_finite(f, "R-peak columns 45-48", peaks)
-        _check_length(f, ppg.size)
-        counts = ppg_to_counts(ppg)
+        check_finite(f, "R-peak columns 45-48", peaks)
+        counts, rp = ppg_to_model_rate(f, f"PPG column {ppg_column}", data[:, ppg_column], OSU_RATE_HZ)
         hr = rpeaks_to_hr(peaks, OSU_RPEAK_RATE_HZ, counts.size)
-        recs.append(Recording(subject=f.stem, ppg=counts.astype(np.int32), hr_bpm=hr))
+        check_derived_hr(f, "R-peak columns 45-48", hr, int((peaks > 0).sum()), MODEL_RATE_HZ)
+        recs.append(Recording(subject=f.stem, ppg=counts.astype(np.int32), hr_bpm=hr, rate_path=rp.describe(),
+                              label_source="R-peak columns 45-48 (100 Hz), 8 s beat count"))
     return recs
 
 
-def _from_signals(f: Path, ppg: np.ndarray, rate_hz: float | None, hr: np.ndarray | None,
-                  rpeak_flags: np.ndarray | None, rpeak_times: np.ndarray | None) -> Recording:
-    m = _check_rate(f, rate_hz)
-    _check_finite(f, "ppg", ppg)
-    _check_length(f, ppg.size // m)
-    counts = decimate(ppg_to_counts(ppg), m)
-    n = counts.size
-    fs = float(rate_hz)  # type: ignore[arg-type]
+def signals_to_recording(f: Path | str, subject: str, ppg: np.ndarray, rate_hz: float | None, *,
+                         hr: np.ndarray | None = None, rpeak_flags: np.ndarray | None = None,
+                         rpeak_times: np.ndarray | None = None, ppg_name: str = "ppg") -> Recording:
+    """One recording from PPG at `rate_hz` and one kind of HR reference at the same rate (or beat times in s)."""
+    counts, rp = ppg_to_model_rate(f, ppg_name, ppg, rate_hz)
+    t = rp.out_times(counts.size)
+    fs = rp.rate_hz
     if hr is not None:
-        _check_finite(f, "hr_bpm", hr)
+        hr = np.asarray(hr, dtype=np.float64).reshape(-1)
         if hr.size != ppg.size:
             raise DataError(f"{f}: hr_bpm has {hr.size} values, ppg has {ppg.size}")
-        label = hr[np.minimum((np.arange(n) + 1) * m - 1, hr.size - 1)].astype(np.float32)
+        check_hr(f, "hr_bpm", hr, np.arange(hr.size) / fs)
+        label = at_times(hr, fs, t).astype(np.float32)
+        source = "hr_bpm column"
     elif rpeak_flags is not None:
-        _check_finite(f, "rpeak", rpeak_flags)
-        label = rpeaks_to_hr(rpeak_flags, fs, n)
+        flags = np.asarray(rpeak_flags, dtype=np.float64).reshape(-1)
+        check_finite(f, "rpeak", flags, fs)
+        label = rpeaks_to_hr_at(flags, fs, t)
+        check_derived_hr(f, "rpeak column", label, int((flags > 0).sum()), MODEL_RATE_HZ)
+        source = "rpeak column, 8 s beat count"
     elif rpeak_times is not None:
-        _check_finite(f, "rpeak_times_s", rpeak_times)
-        label = rpeaks_to_hr(rpeak_times_to_flags(rpeak_times, fs, ppg.size), fs, n)
+        times = np.asarray(rpeak_times, dtype=np.float64).reshape(-1)
+        check_finite(f, "rpeak_times_s", times)
+        flags = rpeak_times_to_flags(times, fs, ppg.size)
+        label = rpeaks_to_hr_at(flags, fs, t)
+        check_derived_hr(f, "rpeak_times_s", label, int(flags.sum()), MODEL_RATE_HZ)
+        source = "rpeak_times_s, 8 s beat count"
     else:
         raise DataError(f"{f}: missing column: needs hr_bpm or R-peaks (rpeak / rpeak_times_s)")
-    return Recording(subject=f.stem, ppg=counts.astype(np.int32), hr_bpm=label)
+    return Recording(subject=subject, ppg=counts.astype(np.int32), hr_bpm=label, rate_path=rp.describe(),
+                     label_source=source)
 
 
 def load_generic(path: Path, rate_hz: float | None = None) -> list[Recording]:
@@ -161,10 +184,12 @@ def load_generic(path: Path, rate_hz: float | None = None) -> list[Recording]:
         header, data = _parse_numeric_rows(f, _read_text(f), skip_header=True)
         cols = {name.lower(): i for i, name in enumerate(header)}
         if "ppg" not in cols:
-            raise DataError(f"{f}: missing column 'ppg' (header has: {', '.join(header) or 'nothing'})")
+            raise DataError(f"{f}: missing column 'ppg' (header has: {', '.join(header)[:200] or 'nothing'})")
         hr = data[:, cols["hr_bpm"]] if "hr_bpm" in cols else None
         peaks = data[:, cols["rpeak"]] if "rpeak" in cols else None
-        recs.append(_from_signals(f, data[:, cols["ppg"]], rate_hz, hr, peaks, None))
+        if hr is None and peaks is None:
+            raise DataError(f"{f}: missing column: needs hr_bpm or R-peaks (rpeak / rpeak_times_s)")
+        recs.append(signals_to_recording(f, f.stem, data[:, cols["ppg"]], rate_hz, hr=hr, rpeak_flags=peaks))
     return recs
 
 
@@ -172,9 +197,18 @@ def _load_npz(f: Path, rate_hz: float | None) -> Recording:
     try:
         with np.load(f, allow_pickle=False) as z:
             arrays = {k: np.asarray(z[k], dtype=np.float64) for k in z.files}
-    except (OSError, ValueError) as e:
-        raise DataError(f"{f}: not a readable NPZ file ({e})") from None
+    except Exception as e:  # noqa: BLE001 - zipfile, zlib, EOF, format errors: a corrupt archive, one line
+        raise DataError(f"{f}: not a readable NPZ file ({type(e).__name__}: {str(e)[:100]})") from None
     if "ppg" not in arrays:
         raise DataError(f"{f}: missing array 'ppg' (has: {', '.join(arrays) or 'nothing'})")
-    rate = float(arrays["rate_hz"]) if "rate_hz" in arrays else rate_hz
-    return _from_signals(f, arrays["ppg"].reshape(-1), rate, arrays.get("hr_bpm"), None, arrays.get("rpeak_times_s"))
+    rate = rate_hz
+    if "rate_hz" in arrays:
+        r = arrays["rate_hz"]
+        if r.size != 1 or r.ndim > 1 or not np.isfinite(r).all() or float(r.reshape(-1)[0]) <= 0:
+            shown = np.array2string(r.reshape(-1)[:4], separator=",") + ("..." if r.size > 4 else "")
+            raise DataError(f"{f}: rate_hz must be one positive number of Hz, got shape {r.shape} {shown}")
+        rate = float(r.reshape(-1)[0])
+    if "hr_bpm" not in arrays and "rpeak_times_s" not in arrays:
+        raise DataError(f"{f}: missing array: needs hr_bpm or rpeak_times_s (has: {', '.join(arrays)})")
+    return signals_to_recording(f, f.stem, arrays["ppg"].reshape(-1), rate, hr=arrays.get("hr_bpm"),
+                                rpeak_times=arrays.get("rpeak_times_s"))

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ppgcomp.data.hr_labels import rpeak_times_to_flags, rpeaks_to_hr
+from ppgcomp.data.rate import rate_path
 from ppgcomp.data.recording import Recording
 from ppgcomp.dsp.decimate import decimate, decimation_factor
 
@@ -148,7 +149,8 @@ def synthetic_recording(seed: int, minutes: float, sensor_rate_hz: int = SENSOR_
     ppg = decimate(raw, m)
     flags = rpeak_times_to_flags(beats, sensor_rate_hz, raw.size)
     hr = rpeaks_to_hr(flags, sensor_rate_hz, ppg.size)
-    return Recording(subject=subject or f"synthetic-{seed}", ppg=ppg, hr_bpm=hr)
+    return Recording(subject=subject or f"synthetic-{seed}", ppg=ppg, hr_bpm=hr,
+                     rate_path=rate_path(sensor_rate_hz).describe(), label_source="beat times, 8 s beat count")
 
 
 def synthetic_dataset(cfg: SyntheticConfig) -> list[Recording]:

@@ -1,6 +1,6 @@
 """Integer detrend, min-max normalisation and int8 quantisation of one window, bit-exact with app/src/dsp/preprocess.c.
 
-See docs/preprocessing.md, section 3.
+See docs/preprocessing.md, section 3, and section 4 for the quality spread behind the LOWRES flag.
 """
 
 from __future__ import annotations
@@ -8,6 +8,11 @@ from __future__ import annotations
 import numpy as np
 
 from ppgcomp.constants import DETREND_HALF, INPUT_SCALE, INPUT_ZERO_POINT, WINDOW_LEN
+
+# docs/preprocessing.md, section 4 (PPG_QUALITY_TAIL_DIV / PPG_QUALITY_MIN_SPREAD in app/src/dsp/preprocess.h).
+QUALITY_TAIL_DIV = 20  # leave out n // 20 samples (5 %) at each end of the sorted window
+QUALITY_MIN_SPREAD = 32  # LOWRES below this many levels for the central 90 % of the window
+FLAT_RANGE_MIN_DEFAULT = 64  # the default of the firmware's CONFIG_APP_FLAT_RANGE_MIN (FLAT flag)
 
 
 def preprocess_window(x: np.ndarray, half: int = DETREND_HALF) -> np.ndarray:
@@ -38,6 +43,28 @@ def preprocess_windows(x: np.ndarray, half: int = DETREND_HALF) -> np.ndarray:
     return q.astype(np.int8)
 
 
+def quality_spread(q: np.ndarray) -> np.ndarray:
+    """Levels spanned by the central 90 % of each int8 window: sorted[n-1-k] - sorted[k], k = n // 20.
+
+    Takes one window (returns a 0-d array) or rows of windows. 0 for empty windows.
+    """
+    q = np.asarray(q)
+    rows = np.atleast_2d(q).astype(np.int16)
+    n = rows.shape[1]
+    if n == 0:
+        out = np.zeros(rows.shape[0], dtype=np.int16)
+    else:
+        k = n // QUALITY_TAIL_DIV
+        s = np.sort(rows, axis=1)
+        out = s[:, n - 1 - k] - s[:, k]
+    return out[0] if q.ndim == 1 else out
+
+
+def lowres(q: np.ndarray) -> np.ndarray:
+    """The LOWRES rule: the pulse occupies fewer than QUALITY_MIN_SPREAD quantisation levels."""
+    return quality_spread(q) < QUALITY_MIN_SPREAD
+
+
 def int8_to_float(q: np.ndarray) -> np.ndarray:
     """The float value the network sees for an int8 input: scale * (q - zero_point), as TFLite dequantizes.
 
@@ -47,4 +74,5 @@ def int8_to_float(q: np.ndarray) -> np.ndarray:
     return ((np.asarray(q, dtype=np.float32) - INPUT_ZERO_POINT) * np.float32(INPUT_SCALE)).astype(np.float32)
 
 
-__all__ = ["WINDOW_LEN", "detrend", "int8_to_float", "preprocess_window", "preprocess_windows"]
+__all__ = ["QUALITY_MIN_SPREAD", "QUALITY_TAIL_DIV", "WINDOW_LEN", "detrend", "int8_to_float", "lowres",
+           "preprocess_window", "preprocess_windows", "quality_spread"]

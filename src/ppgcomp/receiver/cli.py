@@ -51,9 +51,11 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="time_s is the end of the packet's window, (index*hop + 400)/25 Hz, where index is the sequence "
         "number unwrapped (and continued across a device restart). hr_bpm is the mean HR over the last min(hop, "
         "200) samples of the window: the part of the timeline the packet newly covers. flags joins with '|' "
-        "the packet's flags (backlog, gap = sensor gap in the window, saturated, flat) and what the receiver "
+        "the packet's flags (backlog, gap = sensor gap in the window, saturated, flat, lowres = the pulse fills too few "
+        "quantisation levels) and what the receiver "
         "saw: seq_gap (packets missing before this one), late (a missing packet that arrived after newer ones), "
-        "resync (the device restarted its numbering). Malformed packets (length, version, model tag, non-hex "
+        "resync (the device restarted its numbering). A window flagged gap, saturated, flat or lowres has unreliable HR: "
+        "its hr_bpm is empty and it is left out of the HR MAE. Malformed packets (length, version, model tag, non-hex "
         "line) are counted and skipped. A summary line goes to stderr at the end. "
         "Exit status: 0 ok, 1 BLE link given up, 2 bad input or a device running another model.",
     )

@@ -17,7 +17,10 @@ CSV_COLUMNS = ("time_s", "seq", "hr_bpm", "flags")
 
 
 class CsvSink:
-    """Writes the header once, then one line per row, flushing after each batch (for live BLE output)."""
+    """Writes the header once, then one line per row, flushing after each batch (for live BLE output).
+
+    A row whose device flags make HR unreliable (gap, saturated, flat, lowres) has an empty hr_bpm field.
+    """
 
     def __init__(self, fh: TextIO) -> None:
         self.fh = fh
@@ -26,7 +29,8 @@ class CsvSink:
 
     def write(self, rows: Iterable[Row]) -> None:
         for r in rows:
-            self.fh.write(f"{r.time_s:.2f},{r.seq},{r.hr_bpm:.3f},{r.flags_text}\n")
+            hr = f"{r.hr_bpm:.3f}" if r.reliable else ""
+            self.fh.write(f"{r.time_s:.2f},{r.seq},{hr},{r.flags_text}\n")
             self.rows += 1
         self.fh.flush()
 
@@ -44,8 +48,9 @@ def plot_hr(rows: list[Row], t: np.ndarray, hr: np.ndarray, path: Path,
         ax.plot(reference[0] / 60.0, reference[1], color="k", lw=1.6, label="reference")
     if t.size:
         ax.plot(t / 60.0, hr, lw=1.0, label="decoded (per sample)")
-        ax.plot([r.time_s / 60.0 for r in rows], [r.hr_bpm for r in rows], "o", ms=3, label="per packet (mean)")
-        flagged = [r for r in rows if r.flags]
+        good = [r for r in rows if r.reliable]
+        ax.plot([r.time_s / 60.0 for r in good], [r.hr_bpm for r in good], "o", ms=3, label="per packet (mean)")
+        flagged = [r for r in good if r.flags]
         if flagged:
             ax.plot([r.time_s / 60.0 for r in flagged], [r.hr_bpm for r in flagged], "x", color="tab:red", ms=5,
                     label="flagged packet")
@@ -95,6 +100,8 @@ class LivePlot:
         if not self.enabled:
             return
         for r in rows:
+            if not r.reliable:
+                continue
             self.t.append(r.time_s / 60.0)
             self.hr.append(r.hr_bpm)
         order = np.argsort(self.t, kind="stable")

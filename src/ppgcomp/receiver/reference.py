@@ -2,8 +2,11 @@
 
 Builds what ``scripts/make_replay.py`` writes: the sensor-rate replay file for the native_sim replay sensor,
 the reference HR (the same Rpeak2HR labels as training), the packets the firmware must send (decimate ->
-a window when 400 decimated samples exist, then every hop -> preprocess -> TFLM codes -> encode_packet), and
-the HR MAE that the int8 codes give on this recording through the receiver's decoding path.
+a window when 400 decimated samples exist, then every hop -> preprocess -> quality flags -> TFLM codes ->
+encode_packet), and the HR MAE that the int8 codes give on this recording through the receiver's decoding path.
+
+Of the device's quality flags only LOWRES can occur here: the recording has no read errors (GAP), stays below the
+ADC full scale (SATURATED) and has a pulse (FLAT); tests/test_receive_replay.py checks the last two.
 """
 
 from __future__ import annotations
@@ -18,8 +21,8 @@ from ppgcomp.constants import MODEL_RATE_HZ, TARGET_LEN, WINDOW_LEN
 from ppgcomp.data.synthetic import SENSOR_RATE_HZ, synthesize_subject, synthetic_recording
 from ppgcomp.data.windows import window_starts
 from ppgcomp.dsp.decimate import decimate, decimation_factor
-from ppgcomp.dsp.preprocess import preprocess_windows
-from ppgcomp.packet import SEQ_MODULUS, encode_packet, packet_to_hex
+from ppgcomp.dsp.preprocess import lowres, preprocess_windows
+from ppgcomp.packet import SEQ_MODULUS, Flag, encode_packet, packet_to_hex
 from ppgcomp.receiver.timeline import covered_tail, mae_vs_reference, trace
 
 log = logging.getLogger(__name__)
@@ -42,6 +45,7 @@ class ReferenceRun:
     codes: np.ndarray  # (n, 16) int8 TFLM codes
     packets: list[bytes]
     tag: int
+    flags: np.ndarray  # (n,) packet flags (the device's quality flags; LOWRES is the only one that occurs)
 
 
 def build_reference(tflite_bytes: bytes, *, seed: int = HELD_OUT_SEED, minutes: float = 10.0,
@@ -64,27 +68,31 @@ def build_reference(tflite_bytes: bytes, *, seed: int = HELD_OUT_SEED, minutes: 
     q = preprocess_windows(ppg[starts[:, None] + np.arange(WINDOW_LEN)[None, :]])
     model = inspect_tflite(tflite_bytes)
     codes = tflm_codes(model, q)
-    packets = [encode_packet(c, k % SEQ_MODULUS, model.tag, flags=0) for k, c in enumerate(codes)]
+    flags = np.where(lowres(q), int(Flag.LOWRES), 0).astype(np.uint8)
+    packets = [encode_packet(c, k % SEQ_MODULUS, model.tag, flags=int(f)) for k, (c, f) in enumerate(zip(codes, flags))]
     log.info("reference: %d samples at %d Hz -> %d decimated -> %d windows (hop %d)", raw.size, sensor_rate_hz,
              ppg.size, starts.size, hop)
     return ReferenceRun(seed, minutes, sensor_rate_hz, hop, raw, ppg, rec.hr_bpm, starts, q, codes, packets,
-                        model.tag)
+                        model.tag, flags)
 
 
 def expected_mae(hr_windows: np.ndarray, run: ReferenceRun, ref_t: np.ndarray, ref_hr: np.ndarray) -> dict:
     """HR MAE of decoded int8 codes on this recording.
 
-    ``hr_mae_bpm``: over the samples the packets newly cover, against the reference file (what
-    receive.py --replay --reference reports). ``hr_mae_bpm_all_targets``: over every window's 200 target
-    samples, as train_export's report computes ``int8_codes`` (the same figure when hop >= 200).
+    ``hr_mae_bpm``: over the samples the packets newly cover, against the reference file, leaving out the
+    windows whose flags make HR unreliable (what receive.py --replay --reference reports).
+    ``hr_mae_bpm_all_targets``: over every window's 200 target samples, flagged or not, as train_export's report
+    computes ``int8_codes`` (the same figure when hop >= 200 and nothing is flagged).
     """
+    from ppgcomp.packet import UNRELIABLE
     from ppgcomp.report import hr_mae
 
     n = hr_windows.shape[0]
-    t, hr = trace(np.arange(n), covered_tail(hr_windows, run.hop), run.hop)
+    keep = (run.flags[:n] & int(UNRELIABLE)) == 0
+    t, hr = trace(np.arange(n)[keep], covered_tail(hr_windows, run.hop)[keep], run.hop)
     mae, samples = mae_vs_reference(t, hr, ref_t, ref_hr)
     targets = run.starts[:, None] + (WINDOW_LEN - TARGET_LEN) + np.arange(TARGET_LEN)[None, :]
-    return {"hr_mae_bpm": mae, "covered_samples": samples,
+    return {"hr_mae_bpm": mae, "covered_samples": samples, "flagged_windows": int((~keep).sum()),
             "hr_mae_bpm_all_targets": hr_mae(hr_windows, run.hr_bpm[targets])}
 
 

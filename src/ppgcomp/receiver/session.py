@@ -19,14 +19,15 @@ import numpy as np
 from ppgcomp.constants import CODE_LEN, MODEL_RATE_HZ, WINDOW_LEN
 from ppgcomp.packet import (
     PACKET_LEN,
-    PROTOCOL_VERSION,
     SEQ_MODULUS,
+    UNRELIABLE,
     Flag,
     Packet,
     PacketError,
     PacketStream,
     StreamStats,
     parse_hex_line,
+    split_ver_flags,
 )
 from ppgcomp.receiver.timeline import covered_len, covered_tail, trace, window_end_time_s
 
@@ -37,7 +38,9 @@ MAX_HOP = SEQ_MODULUS - 1
 
 # Row flags: the packet's own flags (docs/protocol.md) ...
 PACKET_FLAG_NAMES = ((Flag.BACKLOG, "backlog"), (Flag.GAP, "gap"), (Flag.SATURATED, "saturated"),
-                     (Flag.FLAT, "flat"))
+                     (Flag.FLAT, "flat"), (Flag.LOWRES, "lowres"))
+# The names of the flags that make a window's HR unreliable: such rows carry no HR and stay out of the MAE.
+UNRELIABLE_NAMES = frozenset(name for bit, name in PACKET_FLAG_NAMES if bit & UNRELIABLE)
 # ... and what the receiver saw in the sequence numbers.
 SEQ_GAP = "seq_gap"  # packets before this one are missing
 LATE = "late"  # filled a missing sequence number after newer packets
@@ -60,13 +63,18 @@ class Row:
     index: int  # window number on the receiver's timeline (unwrapped seq, continued across restarts)
     seq: int  # the packet's u16 sequence number
     time_s: float  # end of the window: (index*hop + 400) / 25
-    hr_bpm: float  # mean HR over the samples this packet newly covers
+    hr_bpm: float  # mean HR over the samples this packet newly covers (decoded even when unreliable)
     flags: tuple[str, ...]
     hr_trace: np.ndarray  # per-sample HR over those samples, min(hop, 200) values
 
     @property
     def flags_text(self) -> str:
         return "|".join(self.flags)
+
+    @property
+    def reliable(self) -> bool:
+        """False when a device flag (gap, saturated, flat, lowres) says the window's HR cannot be trusted."""
+        return not UNRELIABLE_NAMES.intersection(self.flags)
 
 
 @dataclass
@@ -77,6 +85,7 @@ class SessionSummary:
     hop: int
     hr_mae_bpm: float | None = None
     hr_mae_samples: int = 0
+    unreliable: int = 0  # rows whose device flags make HR unreliable (no HR written, not in the MAE)
     extra: dict[str, object] = field(default_factory=dict)
 
     def line(self) -> str:
@@ -86,6 +95,8 @@ class SessionSummary:
                 f"{f' ({reasons})' if reasons else ''} accepted={s.accepted} decoded={self.rows} "
                 f"gaps={s.gaps} missing={s.missing} duplicates={s.duplicates} backlog={s.backlog} "
                 f"late={self.late} resyncs={s.resyncs}")
+        if self.unreliable:
+            text += f" unreliable={self.unreliable}"
         if self.hr_mae_bpm is not None:
             text += f" hr_mae_bpm={self.hr_mae_bpm:.4f} over {self.hr_mae_samples} samples"
         for k, v in self.extra.items():
@@ -98,6 +109,7 @@ class SessionSummary:
                 "malformed_by_reason": dict(s.malformed_by_reason), "accepted": s.accepted, "decoded": self.rows,
                 "gaps": s.gaps, "missing": s.missing, "duplicates": s.duplicates, "backlog": s.backlog,
                 "late": self.late, "recovered": s.recovered, "resyncs": s.resyncs, "hop": self.hop,
+                "unreliable": self.unreliable,
                 "hr_mae_bpm": self.hr_mae_bpm, "hr_mae_samples": self.hr_mae_samples, **self.extra}
 
 
@@ -175,7 +187,7 @@ class ReceiverSession:
         return sum(self.feed(p) for p in packets)
 
     def _note_refused_tag(self, data: object) -> None:
-        if (isinstance(data, bytes | bytearray) and len(data) == PACKET_LEN and data[0] >> 4 == PROTOCOL_VERSION
+        if (isinstance(data, bytes | bytearray) and len(data) == PACKET_LEN and split_ver_flags(data[0]) is not None
                 and data[1] != self.stream.expected_tag):
             self._tags_refused[data[1]] += 1
 
@@ -228,12 +240,16 @@ class ReceiverSession:
         return sorted(self.rows, key=lambda r: r.index)
 
     def trace(self) -> tuple[np.ndarray, np.ndarray]:
-        """Per-sample times and HR of all decoded rows (see :func:`ppgcomp.receiver.timeline.trace`)."""
-        if not self.rows:
+        """Per-sample times and HR of the decoded rows with reliable HR (see :func:`ppgcomp.receiver.timeline.trace`).
+
+        Rows whose device flags make HR unreliable (:attr:`Row.reliable`) are left out, so they never enter the MAE.
+        """
+        rows = [r for r in self.rows if r.reliable]
+        if not rows:
             return np.zeros(0), np.zeros(0)
         c = covered_len(self._hop)
-        tails = np.stack([r.hr_trace[-c:] for r in self.rows])
-        return trace(np.array([r.index for r in self.rows]), tails, self._hop, self.window_len, self.rate_hz)
+        tails = np.stack([r.hr_trace[-c:] for r in rows])
+        return trace(np.array([r.index for r in rows]), tails, self._hop, self.window_len, self.rate_hz)
 
     def summary(self) -> SessionSummary:
         if self._tags_refused and not self.rows:
@@ -241,4 +257,4 @@ class ReceiverSession:
             log.warning("no packet matched the local model (tag 0x%02x); refused tags: %s: wrong artefacts?",
                         self.stream.expected_tag, tags)
         return SessionSummary(stream=self.stream.stats, rows=len(self.rows), late=self.late, hop=self._hop,
-                              extra=dict(self.extra))
+                              unreliable=sum(not r.reliable for r in self.rows), extra=dict(self.extra))

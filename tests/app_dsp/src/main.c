@@ -103,6 +103,8 @@ ZTEST(app_dsp, test_preprocess_golden_windows)
 		ppg_preprocess(&golden_decimated[k * GOLDEN_HOP], GOLDEN_WINDOW_LEN, DETREND_HALF, q, &st);
 		zassert_mem_equal(q, golden_window_q[k], GOLDEN_WINDOW_LEN, "window %zu", k);
 		zassert_true(st.range > 0U);
+		/* A clean pulse: the central 90 % keeps many levels (no LOWRES). */
+		zassert_true(st.spread >= PPG_QUALITY_MIN_SPREAD, "window %zu spread %u", k, st.spread);
 	}
 }
 
@@ -115,6 +117,7 @@ ZTEST(app_dsp, test_preprocess_flat)
 	}
 	ppg_preprocess(win_copy, GOLDEN_WINDOW_LEN, DETREND_HALF, q, &st);
 	zassert_equal(st.range, 0U);
+	zassert_equal(st.spread, 0U);
 	for (size_t i = 0; i < GOLDEN_WINDOW_LEN; i++) {
 		zassert_equal(q[i], -128);
 	}
@@ -163,14 +166,16 @@ ZTEST(app_dsp, test_packet_golden_codes)
 		uint8_t pkt[PPG_PKT_LEN];
 		char hex[PPG_PKT_HEX_LEN + 1];
 		struct ppg_packet p;
-		uint8_t flags = (uint8_t)(k & (PPG_PKT_FLAG_GAP | PPG_PKT_FLAG_FLAT));
+		uint8_t flags = (uint8_t)((k * 3U) & (PPG_PKT_FLAG_GAP | PPG_PKT_FLAG_FLAT |
+						     PPG_PKT_FLAG_LOWRES));
 
 		zassert_equal(ppg_packet_encode(pkt, flags, PPG_MODEL_TAG, (uint16_t)(65534U + k),
 						golden_codes[k]),
 			      (int)PPG_PKT_LEN);
-		zassert_equal(pkt[0] >> 4, PPG_PKT_VERSION);
+		zassert_equal(pkt[0] >> PPG_PKT_VERSION_SHIFT, PPG_PKT_VERSION);
 		zassert_equal(pkt[1], PPG_MODEL_TAG);
 		zassert_ok(ppg_packet_decode(pkt, sizeof(pkt), PPG_MODEL_TAG, &p));
+		zassert_equal(p.version, PPG_PKT_VERSION);
 		zassert_equal(p.seq, (uint16_t)(65534U + k), "seq wraps as a u16");
 		zassert_equal(p.flags, flags);
 		zassert_mem_equal(p.codes, golden_codes[k], PPG_PKT_CODE_LEN);
@@ -189,14 +194,20 @@ ZTEST(app_dsp, test_packet_rejects)
 	uint8_t pkt[PPG_PKT_LEN];
 	struct ppg_packet p;
 
-	zassert_equal(ppg_packet_encode(pkt, 0x10, PPG_MODEL_TAG, 0, golden_codes[0]), -EINVAL);
+	zassert_equal(ppg_packet_encode(pkt, 0x20, PPG_MODEL_TAG, 0, golden_codes[0]), -EINVAL);
 	zassert_equal(ppg_packet_encode(pkt, 0, PPG_MODEL_TAG, 0, golden_codes[0]),
 		      (int)PPG_PKT_LEN);
 	zassert_equal(ppg_packet_decode(pkt, PPG_PKT_LEN - 1, -1, &p), -EMSGSIZE);
 	zassert_equal(ppg_packet_decode(pkt, PPG_PKT_LEN, (PPG_MODEL_TAG + 1) & 0xFF, &p),
 		      -EBADMSG);
-	pkt[0] = 0x20;
+	pkt[0] = 0x20; /* version 1 bits with bit 5 set: neither version */
 	zassert_equal(ppg_packet_decode(pkt, PPG_PKT_LEN, -1, &p), -EPROTONOSUPPORT);
+	pkt[0] = 0x60; /* version 3 */
+	zassert_equal(ppg_packet_decode(pkt, PPG_PKT_LEN, -1, &p), -EPROTONOSUPPORT);
+	pkt[0] = 0x1B; /* version 1, BACKLOG | GAP | FLAT: still decoded */
+	zassert_ok(ppg_packet_decode(pkt, PPG_PKT_LEN, -1, &p));
+	zassert_equal(p.version, PPG_PKT_VERSION_1);
+	zassert_equal(p.flags, PPG_PKT_FLAG_BACKLOG | PPG_PKT_FLAG_GAP | PPG_PKT_FLAG_FLAT);
 }
 
 ZTEST_SUITE(app_dsp, NULL, NULL, NULL, NULL, NULL);

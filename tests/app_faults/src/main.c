@@ -124,8 +124,30 @@ ZTEST(app_faults, test_saturated_window)
 	struct app_sample_cond c;
 
 	app_sample_cond_init(&c, FULL_SCALE);
+	/* The full-scale spike also takes the min-max range: the rest keeps a few levels (LOWRES). */
 	zassert_equal(first_window_flags(&c, UINT32_MAX, 0U, FULL_SCALE, 50U),
-		      PPG_PKT_FLAG_SATURATED);
+		      PPG_PKT_FLAG_SATURATED | PPG_PKT_FLAG_LOWRES);
+}
+
+ZTEST(app_faults, test_step_window_is_lowres)
+{
+	uint32_t faults = app_stats_get(APP_STAT_QUALITY_FAULTS);
+	uint8_t flags;
+
+	/* A pulse-like signal with a sensor step 30 times its amplitude half-way (a lift-off). */
+	for (size_t i = 0; i < PPG_WINDOW_LEN; i++) {
+		win_copy[i] = 200000 + 100 * (int32_t)((i * 7U) % 40U) +
+			      (i >= PPG_WINDOW_LEN / 2U ? 120000 : 0);
+	}
+	flags = app_preprocess_window(win_copy, PPG_WINDOW_LEN, 0U, q);
+	zassert_equal(flags, PPG_PKT_FLAG_LOWRES, "flags 0x%x", flags);
+	zassert_equal(app_stats_get(APP_STAT_QUALITY_FAULTS), faults + 1U);
+
+	/* The same pulse without the step keeps its levels. */
+	for (size_t i = 0; i < PPG_WINDOW_LEN; i++) {
+		win_copy[i] = 200000 + 100 * (int32_t)((i * 7U) % 40U);
+	}
+	zassert_equal(app_preprocess_window(win_copy, PPG_WINDOW_LEN, 0U, q), 0U);
 }
 
 ZTEST(app_faults, test_flat_window)
