@@ -62,6 +62,15 @@ int ppg_backlog_peek(const struct ppg_backlog *b, uint8_t out[PPG_PKT_LEN])
 	return 0;
 }
 
+int ppg_backlog_peek_at(const struct ppg_backlog *b, size_t index, uint8_t out[PPG_PKT_LEN])
+{
+	if (index >= b->depth) {
+		return -ENODATA;
+	}
+	memcpy(out, b->slots[slot_index(b, index)], PPG_PKT_LEN);
+	return 0;
+}
+
 int ppg_backlog_pop(struct ppg_backlog *b, uint8_t out[PPG_PKT_LEN])
 {
 	if (b->depth == 0U) {

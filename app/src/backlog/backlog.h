@@ -91,6 +91,14 @@ bool ppg_backlog_push(struct ppg_backlog *b, const uint8_t pkt[PPG_PKT_LEN]);
 int ppg_backlog_peek(const struct ppg_backlog *b, uint8_t out[PPG_PKT_LEN]);
 
 /**
+ * @brief Copy the packet @p index places after the oldest (0: the oldest) without removing it.
+ *
+ * @retval 0 on success.
+ * @retval -ENODATA when the ring holds @p index packets or fewer.
+ */
+int ppg_backlog_peek_at(const struct ppg_backlog *b, size_t index, uint8_t out[PPG_PKT_LEN]);
+
+/**
  * @brief Remove the oldest packet, copying it to @p out unless @p out is NULL.
  *
  * @retval 0 on success.

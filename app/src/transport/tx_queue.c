@@ -24,30 +24,57 @@ int app_txq_init(struct app_txq *q, struct ppg_backlog *ring, app_txq_send_fn se
 
 static int queue(struct app_txq *q, const uint8_t pkt[PPG_PKT_LEN])
 {
-	return ppg_backlog_push(q->ring, pkt) ? APP_TXQ_QUEUED_DROPPED : APP_TXQ_QUEUED;
+	if (!ppg_backlog_push(q->ring, pkt)) {
+		return APP_TXQ_QUEUED;
+	}
+	if (q->in_flight > 0U) {
+		/* The overwritten oldest packet was in flight: skip its confirmation. */
+		q->in_flight--;
+		q->orphans++;
+	}
+	return APP_TXQ_QUEUED_DROPPED;
+}
+
+/* Packets in the ring not yet sent. */
+static uint32_t pending(const struct app_txq *q)
+{
+	return (uint32_t)ppg_backlog_depth(q->ring) - q->in_flight;
+}
+
+/* The send of the packet just after the in-flight ones (already in the ring) was accepted. */
+static void accepted(struct app_txq *q, int rc)
+{
+	q->in_flight++;
+	if (rc == 0) {
+		/* Delivered synchronously. */
+		app_txq_confirm(q, 1U);
+	}
 }
 
 int app_txq_submit(struct app_txq *q, const uint8_t pkt[PPG_PKT_LEN])
 {
 	int rc;
+	int qrc;
 
 	if (q == NULL || pkt == NULL) {
 		return -EINVAL;
 	}
-	if (ppg_backlog_depth(q->ring) > 0U) {
+	if (pending(q) > 0U) {
 		/* Keep the order: behind the backlog. */
 		rc = queue(q, pkt);
 		(void)app_txq_drain(q);
 		return rc;
 	}
 	rc = q->send(q->ctx, pkt);
-	if (rc == 0) {
-		q->sent++;
-		return APP_TXQ_SENT;
+	if (rc != 0 && rc != APP_TXQ_IN_FLIGHT) {
+		q->refused++;
+		q->last_err = rc;
+		return queue(q, pkt);
 	}
-	q->refused++;
-	q->last_err = rc;
-	return queue(q, pkt);
+	/* Kept in the ring until delivered (in flight). */
+	qrc = queue(q, pkt);
+	accepted(q, rc);
+	return qrc == APP_TXQ_QUEUED_DROPPED ? APP_TXQ_QUEUED_DROPPED : APP_TXQ_SENT;
 }
 
 int app_txq_drain(struct app_txq *q)
@@ -58,20 +85,52 @@ int app_txq_drain(struct app_txq *q)
 	if (q == NULL) {
 		return -EINVAL;
 	}
-	while (ppg_backlog_peek(q->ring, buf) == 0) {
+	while (ppg_backlog_peek_at(q->ring, q->in_flight, buf) == 0) {
 		int rc;
 
 		ppg_packet_set_flags(buf, PPG_PKT_FLAG_BACKLOG);
 		rc = q->send(q->ctx, buf);
-		if (rc != 0) {
+		if (rc != 0 && rc != APP_TXQ_IN_FLIGHT) {
 			q->refused++;
 			q->last_err = rc;
 			break;
 		}
-		(void)ppg_backlog_pop(q->ring, NULL);
-		q->sent++;
 		q->sent_backlog++;
+		accepted(q, rc);
 		n++;
 	}
+	return n;
+}
+
+void app_txq_confirm(struct app_txq *q, uint32_t n)
+{
+	if (q == NULL) {
+		return;
+	}
+	for (; n > 0U; n--) {
+		if (q->orphans > 0U) {
+			q->orphans--;
+		} else if (q->in_flight > 0U) {
+			(void)ppg_backlog_pop(q->ring, NULL);
+			q->in_flight--;
+		} else {
+			/* Nothing in flight: a stale confirmation. */
+			continue;
+		}
+		q->sent++;
+	}
+}
+
+uint32_t app_txq_requeue(struct app_txq *q)
+{
+	uint32_t n;
+
+	if (q == NULL) {
+		return 0U;
+	}
+	n = q->in_flight;
+	q->in_flight = 0U;
+	q->orphans = 0U;
+	q->requeued += n;
 	return n;
 }

@@ -13,7 +13,12 @@
  *  - app_txq_drain() sends the ring oldest-first with PPG_PKT_FLAG_BACKLOG set, popping a packet
  *    only once its send was accepted; it stops at the first refusal;
  *  - a packet is lost only when the ring overflows (counted by the ring).
- * Not locked: the caller runs submit and drain in one context.
+ * In-flight mode (BLE): a send function that returns APP_TXQ_IN_FLIGHT has only queued the packet
+ * in the stack (host/controller buffers), which loses it if the link drops. The packet then stays
+ * in the ring, "in flight", until app_txq_confirm() reports it delivered (notification complete);
+ * app_txq_requeue() on a disconnect makes the in-flight packets pending again, so they are resent
+ * (with the BACKLOG flag) after the reconnection. Confirmations come in send order.
+ * Not locked: the caller runs submit, drain, confirm and requeue in one context.
  */
 
 #ifndef APP_TX_QUEUE_H_
@@ -24,9 +29,14 @@
 #include "backlog/backlog.h"
 #include "packet/packet.h"
 
+/** Send function result: accepted but not yet delivered (see app_txq_confirm()). */
+#define APP_TXQ_IN_FLIGHT 1
+
 /**
- * Sends one packet. Returns 0 when the packet was accepted, a negative errno otherwise
- * (e.g. -ENOTCONN, -ENOMEM or -EAGAIN for no TX buffer); the packet is then kept.
+ * Sends one packet. Returns 0 when the packet was delivered, APP_TXQ_IN_FLIGHT when it was
+ * accepted and its delivery will be reported with app_txq_confirm(), a negative errno otherwise
+ * (e.g. -ENOTCONN, -ENOMEM or -EAGAIN for no TX buffer); the packet is then kept. One send
+ * function uses one of the two success results, not both.
  */
 typedef int (*app_txq_send_fn)(void *ctx, const uint8_t pkt[PPG_PKT_LEN]);
 
@@ -34,10 +44,16 @@ struct app_txq {
 	struct ppg_backlog *ring;
 	app_txq_send_fn send;
 	void *ctx;
-	/** Packets accepted by send (live and backlog). */
+	/** Packets delivered (accepted by send, or confirmed in in-flight mode). */
 	uint32_t sent;
-	/** Of those, sent from the ring. */
+	/** Sends from the ring accepted. */
 	uint32_t sent_backlog;
+	/** Oldest packets of the ring that are in flight (sent, not yet confirmed). */
+	uint32_t in_flight;
+	/** In-flight packets the ring overwrote when it overflowed (their confirmations are skipped). */
+	uint32_t orphans;
+	/** In-flight packets made pending again by app_txq_requeue(). */
+	uint32_t requeued;
 	/** Sends refused. */
 	uint32_t refused;
 	/** Error of the last refused send (0 if none yet). */
@@ -61,6 +77,21 @@ int app_txq_submit(struct app_txq *q, const uint8_t pkt[PPG_PKT_LEN]);
 /** @brief Send from the ring until it is empty or a send is refused; returns packets sent. */
 int app_txq_drain(struct app_txq *q);
 
+/** @brief @p n in-flight packets were delivered (oldest first): remove them from the ring. */
+void app_txq_confirm(struct app_txq *q, uint32_t n);
+
+/**
+ * @brief The link dropped: in-flight packets were not delivered and are pending again (the next
+ * drain resends them, oldest first). Returns how many.
+ */
+uint32_t app_txq_requeue(struct app_txq *q);
+
+static inline uint32_t app_txq_in_flight(const struct app_txq *q)
+{
+	return q->in_flight;
+}
+
+/** Packets in the ring, in flight included. */
 static inline uint32_t app_txq_depth(const struct app_txq *q)
 {
 	return (uint32_t)ppg_backlog_depth(q->ring);

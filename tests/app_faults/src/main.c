@@ -265,6 +265,107 @@ ZTEST(app_faults, test_no_tx_buffer_mid_drain_loses_nothing)
 	zassert_equal(app_txq_dropped(&mock_txq), 0U, "nothing lost without overflow");
 }
 
+ZTEST(app_faults, test_in_flight_kept_until_confirmed)
+{
+	uint8_t pkt[PPG_PKT_LEN];
+
+	mock_transport_reset();
+	mock_link.in_flight = true;
+	for (uint16_t s = 0; s < 3U; s++) {
+		make_packet(pkt, s);
+		zassert_equal(app_txq_submit(&mock_txq, pkt), APP_TXQ_SENT, "sent live");
+	}
+	zassert_equal(mock_link.n_sent, 3U);
+	zassert_equal(app_txq_in_flight(&mock_txq), 3U);
+	zassert_equal(app_txq_depth(&mock_txq), 3U, "kept in the ring until confirmed");
+	zassert_equal(mock_txq.sent, 0U);
+
+	/* Nothing pending: draining sends nothing again. */
+	zassert_equal(app_txq_drain(&mock_txq), 0);
+
+	app_txq_confirm(&mock_txq, 2U);
+	zassert_equal(app_txq_depth(&mock_txq), 1U);
+	zassert_equal(app_txq_in_flight(&mock_txq), 1U);
+	zassert_equal(mock_txq.sent, 2U);
+
+	/* A stale confirmation beyond what is in flight is ignored. */
+	app_txq_confirm(&mock_txq, 5U);
+	zassert_equal(app_txq_depth(&mock_txq), 0U);
+	zassert_equal(mock_txq.sent, 3U);
+	zassert_equal(app_txq_dropped(&mock_txq), 0U);
+}
+
+ZTEST(app_faults, test_disconnect_mid_burst_resends_in_flight)
+{
+	uint8_t pkt[PPG_PKT_LEN];
+	uint16_t seq;
+
+	mock_transport_reset();
+	mock_link.in_flight = true;
+	mock_link.fail_with = -ENOTCONN;
+	for (seq = 0; seq < 6U; seq++) {
+		make_packet(pkt, seq);
+		(void)app_txq_submit(&mock_txq, pkt);
+	}
+	/* Reconnect: 3 TX buffers; 1 delivered, then the link drops with 2 still queued. */
+	mock_link.fail_with = 0;
+	mock_link.budget = 3;
+	zassert_equal(app_txq_drain(&mock_txq), 3);
+	app_txq_confirm(&mock_txq, 1U);
+	zassert_equal(app_txq_requeue(&mock_txq), 2U, "two were in flight");
+	zassert_equal(app_txq_in_flight(&mock_txq), 0U);
+	zassert_equal(app_txq_depth(&mock_txq), 5U, "nothing lost");
+
+	/* A live packet while the backlog waits goes behind it. */
+	mock_link.fail_with = -ENOTCONN;
+	make_packet(pkt, seq++);
+	zassert_equal(app_txq_submit(&mock_txq, pkt), APP_TXQ_QUEUED);
+
+	/* Next connection: seq 1.. resent in order with the BACKLOG flag, then live again. */
+	mock_link.fail_with = 0;
+	mock_link.budget = -1;
+	zassert_equal(app_txq_drain(&mock_txq), 6);
+	app_txq_confirm(&mock_txq, 6U);
+	zassert_equal(app_txq_depth(&mock_txq), 0U);
+	zassert_equal(mock_link.n_sent, 9U);
+	for (size_t i = 3; i < mock_link.n_sent; i++) {
+		struct ppg_packet p = sent_packet(i);
+
+		zassert_equal(p.seq, i - 2U, "resend %zu out of order", i);
+		zassert_equal(p.flags, PPG_PKT_FLAG_BACKLOG);
+	}
+	make_packet(pkt, seq);
+	zassert_equal(app_txq_submit(&mock_txq, pkt), APP_TXQ_SENT);
+	zassert_equal(sent_packet(9).flags, 0U, "live again");
+	zassert_equal(mock_txq.sent, 7U);
+	zassert_equal(mock_txq.requeued, 2U);
+}
+
+ZTEST(app_faults, test_overflow_over_in_flight_packets)
+{
+	uint8_t pkt[PPG_PKT_LEN];
+	uint16_t seq;
+
+	mock_transport_reset();
+	mock_link.in_flight = true;
+	/* The whole ring in flight, then one more live packet: the oldest in-flight one is
+	 * overwritten; its confirmation must not remove another packet.
+	 */
+	for (seq = 0; seq < MOCK_RING_CAP; seq++) {
+		make_packet(pkt, seq);
+		zassert_equal(app_txq_submit(&mock_txq, pkt), APP_TXQ_SENT);
+	}
+	make_packet(pkt, seq++);
+	zassert_equal(app_txq_submit(&mock_txq, pkt), APP_TXQ_QUEUED_DROPPED);
+	zassert_equal(app_txq_in_flight(&mock_txq), MOCK_RING_CAP);
+	zassert_equal(mock_txq.orphans, 1U);
+	app_txq_confirm(&mock_txq, 1U);
+	zassert_equal(app_txq_depth(&mock_txq), MOCK_RING_CAP, "the orphan's confirmation pops nothing");
+	app_txq_confirm(&mock_txq, MOCK_RING_CAP);
+	zassert_equal(app_txq_depth(&mock_txq), 0U);
+	zassert_equal(mock_txq.sent, MOCK_RING_CAP + 1U);
+}
+
 ZTEST(app_faults, test_backlog_default_capacity)
 {
 	/* At least 15 minutes of packets at the configured hop. */

@@ -34,7 +34,7 @@ static int mock_send(void *ctx, const uint8_t pkt[PPG_PKT_LEN])
 		memcpy(l->sent[l->n_sent], pkt, PPG_PKT_LEN);
 	}
 	l->n_sent++;
-	return 0;
+	return l->in_flight ? APP_TXQ_IN_FLIGHT : 0;
 }
 
 void mock_transport_reset(void)

@@ -13,6 +13,7 @@
 #ifndef MOCK_TRANSPORT_H_
 #define MOCK_TRANSPORT_H_
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -27,6 +28,8 @@ struct mock_link {
 	int fail_with;
 	/** Sends accepted before the link starts failing with -ENOMEM (negative: unlimited). */
 	int budget;
+	/** Accepted sends return APP_TXQ_IN_FLIGHT (delivery confirmed later, as on BLE). */
+	bool in_flight;
 	/** Packets accepted, in order. */
 	uint8_t sent[MOCK_MAX_SENT][PPG_PKT_LEN];
 	size_t n_sent;

@@ -1,0 +1,219 @@
+"""BabbleSim BLE end to end: the shipped app (nrf5340bsim, both cores) against our central (nrf52_bsim).
+
+Builds app/ for nrf5340bsim/nrf5340/cpuapp with --sysbuild (the net core's hci_ipc in the same zephyr.exe) and
+tests/bsim/ble_central for nrf52_bsim, incrementally, in build/bsim/; generates the held-out replay with
+make_replay (committed artifacts/); runs the 2.4 GHz phy with three devices (peripheral fed -ppg-file, the bonded
+central, a rogue central that refuses pairing) for 640 s of simulated time, then checks the central's CHECK lines,
+that the packets are the Python reference packets (BACKLOG flag masked), in order, without gaps or duplicates, that
+the windows produced while the central was away arrive with the BACKLOG flag before live ones, and that the HR MAE
+decoded by the receiver equals make_replay's figure within 0.01 bpm. See tests/bsim/README.md.
+
+Skipped (one printed reason) without BSIM_OUT_PATH or a Zephyr workspace; PPG_BSIM_REQUIRE=1 makes that a failure.
+PPG_BSIM_PERIPHERAL_ARGS="-DCONFIG_..." builds the peripheral with extra CMake arguments in build/bsim/peripheral-args
+(e.g. -Dapp_CONFIG_APP_BLE_REQUIRE_ENCRYPTION=n, which this test must catch).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from ppgcomp.packet import Flag, parse_hex_line, parse_packet
+from ppgcomp.receiver import cli as receive_cli
+from ppgcomp.receiver import make_replay
+
+REPO = Path(__file__).resolve().parents[2]
+APP = REPO / "app"
+CENTRAL = REPO / "tests" / "bsim" / "ble_central"
+ARTIFACTS = REPO / "artifacts"
+BUILD = REPO / "build" / "bsim"
+PERIPHERAL_BOARD = "nrf5340bsim/nrf5340/cpuapp"
+CENTRAL_BOARD = "nrf52_bsim"
+SIM_LENGTH_US = 640_000_000
+AWAY_AT_S, AWAY_S = 100, 130
+MAE_TOLERANCE_BPM = 0.01
+BUILD_TIMEOUT_S = 3600
+RUN_TIMEOUT_S = 600
+
+BACKLOG = int(Flag.BACKLOG)
+LINE = re.compile(r"^d_(\d+): @\S+\s+(PKT|CHECK|EVENT|SUMMARY|DONE) ?(.*)$")
+
+
+def _skip(reason: str) -> None:
+    if os.environ.get("PPG_BSIM_REQUIRE") == "1":
+        pytest.fail(f"PPG_BSIM_REQUIRE=1 but: {reason}")
+    print(f"SKIP: {reason}")
+    pytest.skip(reason)
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["ZEPHYR_TOOLCHAIN_VARIANT"] = "host"
+    extra = env.get("ZEPHYR_EXTRA_MODULES", "")
+    if str(REPO) not in extra.split(";"):
+        env["ZEPHYR_EXTRA_MODULES"] = f"{extra};{REPO}" if extra else str(REPO)
+    return env
+
+
+def _west_build(west: str, build: Path, board: str, source: Path, extra: list[str], sysbuild: bool) -> Path:
+    """Configures once, then rebuilds incrementally; returns the zephyr.exe (the final one under sysbuild)."""
+    if (build / "CMakeCache.txt").is_file():
+        cmd = [west, "build", "-d", str(build), "-o=-j2"]
+    else:
+        cmd = [west, "build", "-b", board, str(source), "-d", str(build), "-o=-j2",
+               "--sysbuild" if sysbuild else "--no-sysbuild"]
+        if extra:
+            cmd += ["--", *extra]
+    try:
+        proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=BUILD_TIMEOUT_S, check=False,
+                              env=_env())
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"`{shlex.join(cmd)}` did not finish in {BUILD_TIMEOUT_S} s")
+    exe = build / "zephyr" / "zephyr.exe"
+    if proc.returncode != 0 or not exe.is_file():
+        log = proc.stdout + proc.stderr
+        errors = [ln.strip() for ln in log.splitlines() if re.search(r"error|undefined reference", ln)]
+        pytest.fail(f"`{shlex.join(cmd)}` failed (rc {proc.returncode}): " + " | ".join(errors[:8])[:2000])
+    return exe
+
+
+@pytest.fixture(scope="module")
+def images() -> tuple[Path, Path]:
+    """(peripheral zephyr.exe, central zephyr.exe)."""
+    bsim = os.environ.get("BSIM_OUT_PATH")
+    if not bsim or not (Path(bsim) / "bin" / "bs_2G4_phy_v1").is_file():
+        _skip("no BabbleSim: BSIM_OUT_PATH is unset or has no bin/bs_2G4_phy_v1")
+    zb = os.environ.get("ZEPHYR_BASE")
+    if not zb or not Path(zb).is_dir():
+        _skip("no Zephyr workspace: ZEPHYR_BASE is unset (source the workspace environment)")
+    west = shutil.which("west")
+    if west is None:
+        _skip("west is not installed (needed for `west build`)")
+    assert west is not None
+    extra = shlex.split(os.environ.get("PPG_BSIM_PERIPHERAL_ARGS", ""))
+    pdir = BUILD / ("peripheral-args" if extra else "peripheral")
+    if extra and (pdir / "CMakeCache.txt").is_file():
+        shutil.rmtree(pdir)  # other arguments than the cached ones
+    peripheral = _west_build(west, pdir, PERIPHERAL_BOARD, APP, extra, sysbuild=True)
+    central = _west_build(west, BUILD / "central", CENTRAL_BOARD, CENTRAL, [], sysbuild=False)
+    return peripheral, central
+
+
+def _run_simulation(peripheral: Path, central: Path, replay: Path, out: Path) -> dict[int, list[str]]:
+    """Runs phy + 3 devices; returns each device's output lines."""
+    bin_dir = Path(os.environ["BSIM_OUT_PATH"]) / "bin"
+    sim_id = f"ppgbsim_{os.getpid()}"
+    common = [f"-s={sim_id}", "-RealEncryption=1"]
+    cmds = {
+        "phy": ["./bs_2G4_phy_v1", f"-s={sim_id}", "-D=3", f"-sim_length={SIM_LENGTH_US}"],
+        "d0": [str(peripheral), *common, "-d=0", f"-ppg-file={replay}"],
+        "d1": [str(central), *common, "-d=1", "-role=main", f"-away-at-s={AWAY_AT_S}", f"-away-s={AWAY_S}"],
+        "d2": [str(central), *common, "-d=2", "-role=rogue"],
+    }
+    procs = {}
+    for name, cmd in cmds.items():
+        with open(out / f"{name}.log", "w") as f:
+            procs[name] = subprocess.Popen(cmd, cwd=bin_dir, stdout=f, stderr=subprocess.STDOUT)
+    try:
+        for name, p in procs.items():
+            rc = p.wait(timeout=RUN_TIMEOUT_S)
+            assert rc == 0, f"{name} exited with {rc}: {(out / f'{name}.log').read_text()[-2000:]}"
+    finally:
+        for p in procs.values():
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+    return {k: (out / f"d{k}.log").read_text(errors="replace").splitlines() for k in range(3)}
+
+
+def _parse(lines: list[str]) -> dict[str, list[str]]:
+    kinds: dict[str, list[str]] = {"PKT": [], "CHECK": [], "EVENT": [], "SUMMARY": [], "DONE": []}
+    for ln in lines:
+        m = LINE.match(ln)
+        if m:
+            kinds[m.group(2)].append(m.group(3))
+    return kinds
+
+
+def test_bsim_ble_end_to_end(images: tuple[Path, Path], tmp_path: Path,
+                             record_property: pytest.RecordProperty) -> None:
+    peripheral, central = images
+    ref = tmp_path / "reference"
+    assert make_replay.main(["--artifacts", str(ARTIFACTS), "--out", str(ref)]) == 0
+    expected = json.loads((ref / make_replay.EXPECTED_FILE).read_text())
+    n_windows = int(expected["packets"])
+
+    logs = _run_simulation(peripheral, central, ref / make_replay.REPLAY_FILE, tmp_path)
+    main, rogue = _parse(logs[1]), _parse(logs[2])
+    dev_log = "\n".join(logs[0])
+
+    # Every check of both centrals passed, and both finished.
+    checks = {c.split()[0]: c for c in main["CHECK"] + rogue["CHECK"]}
+    failed = [c for c in checks.values() if c.split()[1] != "PASS"]
+    assert not failed, "central checks failed:\n" + "\n".join(failed)
+    want = {"connect", "discovery", "model_info", "pairing", "stats_read", "default_mtu", "subscribe",
+            "live_before_away", "disconnect", "reconnect", "reencrypt", "stats_final", "mtu_unchanged",
+            "rogue_connect", "rogue_discovery", "rogue_not_paired", "rogue_subscribe_denied",
+            "rogue_read_stats_denied", "rogue_read_codes_denied", "rogue_read_info_open", "rogue_disconnect"}
+    assert want <= checks.keys(), f"checks missing (a central stopped early): {sorted(want - checks.keys())}"
+    assert main["DONE"] == ["main"] and rogue["DONE"] == ["rogue"]
+    # Bonding: paired once on the device too; the reconnection only re-encrypted.
+    assert dev_log.count("paired and bonded") == 1, "the device paired more than once"
+
+    # Packets: in order, one per window, no gap, no duplicate.
+    rows = [(p.split()[0], int(p.split()[1].removeprefix("c="))) for p in main["PKT"]]
+    pkts = [bytes.fromhex(h) for h, _ in rows]
+    parsed = [parse_packet(p) for p in pkts]
+    seqs = [p.seq for p in parsed]
+    assert seqs == list(range(len(seqs))), f"gaps, duplicates or reordering: {seqs}"
+    assert len(seqs) >= n_windows, f"{len(seqs)} packets for {n_windows} windows"
+
+    # Backlog: what the first connection missed arrives on the second one with BACKLOG, then live packets.
+    conn1 = [p for p, (_, c) in zip(parsed, rows) if c == 1]
+    conn2 = [p for p, (_, c) in zip(parsed, rows) if c == 2]
+    assert conn1 and all(not p.flags & BACKLOG for p in conn1), "first connection: live only"
+    n_back = next((k for k, p in enumerate(conn2) if not p.flags & BACKLOG), len(conn2))
+    backlog, live = conn2[:n_back], conn2[n_back:]
+    away_windows = AWAY_S * 1000 // 8000
+    assert len(backlog) >= away_windows, f"{len(backlog)} backlog packets for ~{away_windows} windows away"
+    assert live and all(not p.flags & BACKLOG for p in live), "live packets must follow the backlog"
+
+    # Byte-identical to the Python reference with byte 0 (version and flags) masked: the reference has no
+    # BACKLOG flag and no device-side quality flags.
+    ref_pkts = [b for b in map(parse_hex_line, (ref / make_replay.PACKETS_FILE).read_text().splitlines())
+                if b is not None]
+    assert len(ref_pkts) == n_windows, "reference packet count"
+    differing = [k for k, (a, b) in enumerate(zip(pkts, ref_pkts)) if a[1:] != b[1:]]
+    assert not differing, (f"packets differ from the reference at seq {differing[:5]} (first: "
+                           f"{pkts[differing[0]].hex()} vs {ref_pkts[differing[0]].hex()})" if differing else "")
+
+    # Decoded by the receiver: the HR MAE of make_replay.
+    hexfile = tmp_path / "bsim_packets.hex"
+    hexfile.write_text("".join(p.hex() + "\n" for p in pkts[:n_windows]))
+    summary_path = tmp_path / "summary.json"
+    rc = receive_cli.main(["--replay", str(hexfile), "--artifacts", str(ARTIFACTS),
+                           "--reference", str(ref / make_replay.REFERENCE_FILE),
+                           "--summary-json", str(summary_path), "--csv", str(tmp_path / "hr.csv")])
+    assert rc == 0
+    summary = json.loads(summary_path.read_text())
+    assert summary["gaps"] == 0 and summary["duplicates"] == 0 and summary["malformed"] == 0
+    mae, want_mae = summary["hr_mae_bpm"], expected["hr_mae_bpm"]
+    assert abs(mae - want_mae) <= MAE_TOLERANCE_BPM, f"HR MAE {mae:.3f} bpm vs reference {want_mae:.3f} bpm"
+
+    stats = checks["stats_final"]
+    sent = int(re.search(r"sent=(\d+)", stats).group(1))  # type: ignore[union-attr]
+    dropped = int(re.search(r"dropped=(\d+)", stats).group(1))  # type: ignore[union-attr]
+    assert dropped == 0
+    sim_s = SIM_LENGTH_US / 1e6
+    record_property("hr_mae_bpm_bsim", mae)
+    print(f"\nbsim e2e: simulated {sim_s:.0f} s ({expected['minutes']:.0f} min of PPG); device sent {sent} "
+          f"(dropped {dropped}); central received {len(pkts)} ({len(backlog)} backlogged, {len(pkts) - len(backlog)} "
+          f"live); HR MAE {mae:.3f} bpm (reference {want_mae:.3f}); packets byte-identical to the reference "
+          f"(byte 0 masked): {not differing}")
