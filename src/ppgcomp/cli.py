@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import shlex
 import sys
 from pathlib import Path
@@ -38,7 +39,11 @@ def build_parser() -> argparse.ArgumentParser:
         "verify it against TFLite and TFLite Micro, and emit it as C source for the Zephyr app, with the "
         "receiver's artefacts, golden vectors and a report.",
         epilog="Stages: 1 autoencoder pre-training, 2 HR model on raw PPG, 3 end-to-end task-specific "
-        "training, 4 QAT of the encoder with the decoder frozen. Exit status: 0 ok, 2 bad input.",
+        "training, 4 QAT of the encoder with the decoder frozen. Several workers: --workers N on one machine, or "
+        "TF_CONFIG on each host of a cluster (README, 'Training on several workers'); worker 0 (or the chief task) "
+        "writes everything, the others write only to a private temporary folder. Exit status: 0 ok; 2 bad input "
+        "(arguments, data, a malformed TF_CONFIG, a worker that cannot be reached); 3 a worker died or stopped "
+        "responding during training.",
     )
     p.add_argument("--data", default="synthetic", metavar="SRC",
                    help="synthetic (built-in, default) | osu:PATH (MotionSense HRV CSV file or folder) | "
@@ -65,14 +70,49 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="seed for data and training (default 0)")
     p.add_argument("--quick", action="store_true",
                    help="a small, fast configuration for tests (5 subjects x 4 min, 1-3 epochs per stage)")
+    p.add_argument("--stream", action="store_true",
+                   help="stream the training windows from the recordings with tf.data (sharded by file, "
+                   "interleaved, bounded shuffle buffer, prefetched) instead of holding them all in memory; "
+                   "implied by --workers and TF_CONFIG")
+    p.add_argument("--workers", type=int, default=None, metavar="N",
+                   help="start N local workers (tf.distribute.MultiWorkerMirroredStrategy on localhost ports) "
+                   "and train with them; for testing and multi-core use")
+    p.add_argument("--worker-timeout", type=float, default=60.0, metavar="S",
+                   help="a worker that sends no heartbeat for S seconds is dead and ends the run with exit 3 "
+                   "(default 60; one collective op may wait 10*S for a slow worker)")
+    p.add_argument("--connect-timeout", type=float, default=300.0, metavar="S",
+                   help="how long a worker waits for every other worker of TF_CONFIG to answer (default 300)")
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    from ppgcomp import distributed as dist
+
+    tf_config = os.environ.get("TF_CONFIG", "").strip()
+    cluster = None
+    if args.workers is not None and args.workers < 1:
+        print(f"train_export.py: error: --workers must be at least 1 (got {args.workers})", file=sys.stderr)
+        return dist.EXIT_BAD_INPUT
+    if args.workers is not None and tf_config:
+        print("train_export.py: error: give --workers N or TF_CONFIG, not both", file=sys.stderr)
+        return dist.EXIT_BAD_INPUT
+    if args.worker_timeout <= 0 or args.connect_timeout <= 0:
+        print("train_export.py: error: --worker-timeout and --connect-timeout must be positive", file=sys.stderr)
+        return dist.EXIT_BAD_INPUT
+    if tf_config:
+        try:
+            cluster = dist.parse_tf_config(tf_config)
+        except dist.ClusterError as e:
+            print(f"train_export.py: error: {e}", file=sys.stderr)
+            return dist.EXIT_BAD_INPUT
+    tag = f"[worker {cluster.rank}] " if cluster is not None else ""
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S")
+                        format=f"%(asctime)s {tag}%(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S")
+    if args.workers is not None:
+        return dist.launch_local(args.workers, _without_workers(argv if argv is not None else sys.argv[1:]),
+                                 "train_export.py")
     from ppgcomp.pipeline import ExportConfig, run  # after logging is set up
 
     cfg = ExportConfig(data=args.data, out=args.out, rate_hz=args.rate, seed=args.seed, quick=args.quick,
@@ -91,12 +131,39 @@ def main(argv: list[str] | None = None) -> int:
         print("train_export.py: error: --subjects and --minutes must be positive", file=sys.stderr)
         return 2
     try:
-        report = run(cfg)
-    except DataError as e:
+        if cluster is None and not args.stream:
+            report = run(cfg)
+        else:
+            from ppgcomp.streaming import run_streaming
+
+            report = run_streaming(cfg, cluster, args.worker_timeout, args.connect_timeout)
+    except (DataError, dist.ClusterError) as e:
         print(f"train_export.py: error: {e}", file=sys.stderr)
         return 2
+    except dist.WorkerFailed as e:
+        print(f"train_export.py: error: {e}", file=sys.stderr)
+        return dist.EXIT_WORKER_FAILED
+    if report is None:  # a worker other than the chief: the chief reports
+        return 0
     hr = report["hr_mae_bpm"]
     print(f"HR MAE (bpm): raw PPG {hr['raw_ppg']:.2f}, float AE {hr['float_autoencoder']:.2f}, "
           f"int8 codes {hr['int8_codes']:.2f}; TFLM vs TFLite differing codes: "
           f"{report['verification']['tflm_vs_tflite_mismatched_codes']}; report: {cfg.out / 'report.md'}")
     return 0
+
+
+def _without_workers(argv: list[str]) -> list[str]:
+    """The arguments without --workers N (each local worker gets the rest, and TF_CONFIG)."""
+    out, skip = [], False
+    for a in argv:
+        if skip:
+            skip = False
+        elif a == "--workers":
+            skip = True
+        elif not a.startswith("--workers="):
+            out.append(a)
+    return out
+
+
+if __name__ == "__main__":
+    sys.exit(main())

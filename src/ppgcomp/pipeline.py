@@ -14,7 +14,7 @@ from ppgcomp.constants import CODE_LEN, MODEL_RATE_HZ, TRAIN_HOP, WARMUP_LEN, WI
 from ppgcomp.data import DataError, Recording
 from ppgcomp.data.loaders import load_generic, load_osu
 from ppgcomp.data.synthetic import SENSOR_RATE_HZ, SyntheticConfig, synthesize_subject, synthetic_dataset
-from ppgcomp.data.windows import make_windows
+from ppgcomp.data.windows import WindowSet, make_windows
 from ppgcomp.dsp.decimate import decimate, decimation_factor
 from ppgcomp.dsp.preprocess import preprocess_windows
 
@@ -101,6 +101,35 @@ def run(cfg: ExportConfig) -> dict:
     log.info("windows: %d train, %d val, %d test", len(train), len(val), len(test))
 
     # Heavy imports only once the data is known to be good.
+    from ppgcomp.tfenv import set_seed
+    from ppgcomp.training import train_all
+
+    set_seed(cfg.seed)
+    tcfg = train_config(cfg)
+    out = cfg.out
+    out.mkdir(parents=True, exist_ok=True)
+    t_train = time.monotonic()
+    models = train_all(train, val, tcfg, out / "checkpoints")
+    t_train = time.monotonic() - t_train
+    data = {"source": cfg.data, "subjects": len(recs), "train_windows": len(train), "val_windows": len(val)}
+    return export(cfg, models, train.x, test, recs, data, t_start, t_train)
+
+
+def train_config(cfg: ExportConfig):
+    """The training configuration of an export run (stage epochs, seed, early-stopping patience)."""
+    from ppgcomp.training import StageEpochs, TrainConfig
+
+    epochs = StageEpochs(**cfg.epochs) if cfg.epochs else StageEpochs()
+    return TrainConfig(epochs=epochs, seed=cfg.seed, patience=2 if cfg.quick else 6)
+
+
+def export(cfg: ExportConfig, models, train_x: np.ndarray, test: WindowSet, recs: list, data: dict,
+           t_start: float, t_train: float, extra: dict | None = None) -> dict:
+    """Convert, verify, evaluate on the test windows, write the artefacts, firmware sources and the report.
+
+    `train_x` is the converter's representative set (its first 256 windows); `recs` the recordings the report
+    summarises (empty on the streaming path); `extra` more report sections.
+    """
     from ppgcomp.convert import convert_encoder
     from ppgcomp.decoding import DECODER_FILE, HR_MODEL_FILE, MODEL_INFO, TFLITE_FILE, CodeDecoder, ModelInfo
     from ppgcomp.emit import emit_firmware_model, emit_golden, encoder_macs
@@ -117,21 +146,11 @@ def run(cfg: ExportConfig) -> dict:
         recordings_summary,
         write_report,
     )
-    from ppgcomp.tfenv import set_seed
-    from ppgcomp.training import StageEpochs, TrainConfig, predict, train_all
+    from ppgcomp.training import predict
     from ppgcomp.verify import tflm_codes, verify
-
-    set_seed(cfg.seed)
-    epochs = StageEpochs(**cfg.epochs) if cfg.epochs else StageEpochs()
-    tcfg = TrainConfig(epochs=epochs, seed=cfg.seed, patience=2 if cfg.quick else 6)
     out = cfg.out
-    out.mkdir(parents=True, exist_ok=True)
-    t_train = time.monotonic()
-    models = train_all(train, val, tcfg, out / "checkpoints")
-    t_train = time.monotonic() - t_train
-
     log.info("converting the QAT encoder to a full-integer TFLite model")
-    tfl = convert_encoder(models.qat_encoder, train.x)
+    tfl = convert_encoder(models.qat_encoder, train_x)
     ver, codes = verify(tfl, models.qat_encoder, test.q)
 
     info = ModelInfo(sha256=tfl.sha256, tag=tfl.tag, input_scale=tfl.input_scale,
@@ -179,8 +198,7 @@ def run(cfg: ExportConfig) -> dict:
 
     report = {
         "command": cfg.command,
-        "data": {"source": cfg.data, "subjects": len(recs), "train_windows": len(train),
-                 "val_windows": len(val), "test_windows": len(test),
+        "data": {**data, "test_windows": len(test),
                  "test_subjects": sorted({str(s) for s in test.subject}), "recordings": recordings_summary(recs)},
         "hr_mae_bpm": {"raw_ppg": hr_mae(hr_raw, test.hr_bpm), "float_autoencoder": hr_mae(hr_float, test.hr_bpm),
                        "int8_codes": hr_mae(hr_int8, test.hr_bpm)},
@@ -197,6 +215,7 @@ def run(cfg: ExportConfig) -> dict:
         "training": {"history": models.history, "epochs_run": {k: len(v.get("loss", [])) for k, v in models.history.items()}},
         "emitted": [str(p) for p in emitted],
         "timing": {"train_s": t_train, "total_s": time.monotonic() - t_start},
+        **(extra or {}),
     }
     write_report(report, out)
     if not cfg.quick:  # checkpoints are for resuming a long run; a finished default run drops them
