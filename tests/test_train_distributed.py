@@ -147,6 +147,7 @@ def test_two_workers_both_took_part(two_workers):
     for rank in (0, 1):  # each worker trained the float stages
         assert f"[worker {rank}] INFO ppgcomp.training: [3_end_to_end] epoch 1/1" in two_workers["_stderr"]
     assert "[worker 1] INFO ppgcomp.training: [4_qat_encoder]" not in two_workers["_stderr"]  # QAT on the chief only
+    assert "--workers 2" in two_workers["command"]  # the report and generated files name the command as given
 
 
 def test_two_workers_export_passes_the_single_worker_verification(two_workers, tmp_path):

@@ -111,14 +111,16 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format=f"%(asctime)s {tag}%(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S")
     if args.workers is not None:
-        return dist.launch_local(args.workers, _without_workers(argv if argv is not None else sys.argv[1:]),
-                                 "train_export.py")
+        given = argv if argv is not None else sys.argv[1:]
+        return dist.launch_local(args.workers, _without_workers(given), "train_export.py",
+                                 "python scripts/train_export.py " + shlex.join(given))
     from ppgcomp.pipeline import ExportConfig, run  # after logging is set up
 
     cfg = ExportConfig(data=args.data, out=args.out, rate_hz=args.rate, seed=args.seed, quick=args.quick,
                        emit_c=None if args.no_emit else args.emit_c,
                        emit_golden=None if args.no_emit else args.emit_golden,
-                       command="python scripts/train_export.py " + shlex.join(argv if argv is not None else sys.argv[1:]))
+                       command=os.environ.get(dist.COMMAND_ENV)
+                       or "python scripts/train_export.py " + shlex.join(argv if argv is not None else sys.argv[1:]))
     if args.quick:
         cfg.subjects, cfg.minutes, cfg.epochs = QUICK["subjects"], QUICK["minutes"], dict(QUICK["epochs"])
     if args.subjects is not None:

@@ -34,6 +34,7 @@ EXIT_BAD_INPUT = 2
 EXIT_WORKER_FAILED = 3
 FAULT_ENV = "PPGCOMP_TEST_WORKER_EXIT"  # test hook: "RANK" makes that worker exit(17) after its first epoch
 LOCAL_ENV = "PPGCOMP_LOCAL_WORKERS"  # set by launch_local in each child
+COMMAND_ENV = "PPGCOMP_COMMAND"  # set by launch_local: the command the report and generated files name
 
 
 class ClusterError(ValueError):
@@ -241,7 +242,7 @@ def free_ports(n: int) -> list[int]:
             s.close()
 
 
-def launch_local(n: int, child_argv: list[str], prog: str) -> int:
+def launch_local(n: int, child_argv: list[str], prog: str, command: str = "") -> int:
     """Start n local workers (`python -m ppgcomp.cli child_argv` with TF_CONFIG) and wait for them.
 
     Returns the chief's exit status when every worker succeeds; otherwise stops the others and returns the first
@@ -257,6 +258,8 @@ def launch_local(n: int, child_argv: list[str], prog: str) -> int:
         env = dict(os.environ)
         env["TF_CONFIG"] = json.dumps({"cluster": cluster, "task": {"type": "worker", "index": rank}})
         env[LOCAL_ENV] = str(n)
+        if command:
+            env[COMMAND_ENV] = command
         env["PYTHONPATH"] = os.pathsep.join([src, *filter(None, [env.get("PYTHONPATH")])])
         env.setdefault("TF_NUM_INTRAOP_THREADS", str(threads))
         env.setdefault("TF_NUM_INTEROP_THREADS", str(threads))
