@@ -20,11 +20,12 @@
  * Its completion callback is not proof enough: Zephyr runs some as soon as the controller took the
  * packet, before it went on air, and when a link is lost the controller reports its flushed
  * packets as completed just before the disconnection. The link layer retransmits a packet until it
- * is acknowledged or the link is lost, so a completion is trusted once the link outlived it by the
- * supervision timeout (plus two connection intervals); completions younger than that when the link
- * is lost are resent. After a terminate requested by a peer (which acknowledged what it received),
- * only those of the last two connection intervals are resent. (A packet acknowledged just before a
- * link loss may then arrive twice; the receiver drops duplicates by sequence number.)
+ * is acknowledged or the link is lost, so completions are trusted once the link outlived the
+ * latest of them by the supervision timeout (plus two connection intervals); if the link is lost
+ * earlier, every packet in flight is resent. After a terminate requested by the peer (which
+ * acknowledged what it received), only if the latest completion is from its last two connection
+ * intervals. (A packet acknowledged just before a link loss may then arrive twice; the receiver
+ * drops duplicates by sequence number.)
  * Everything here runs on the system workqueue (completions, disconnection, tx_work).
  */
 
@@ -87,21 +88,17 @@ BUILD_ASSERT((uint64_t)CONFIG_APP_BACKLOG_PACKETS * CONFIG_APP_ENCODE_HOP_SAMPLE
 PPG_BACKLOG_DEFINE(ble_backlog, CONFIG_APP_BACKLOG_PACKETS);
 static struct app_txq txq;
 static bool tx_busy; /* in a run of "no TX buffer" refusals */
-/* Link generation: a completion of an older link is ignored (its packet was requeued). */
-static uint32_t link_epoch;
-/* Uptimes (ms) of the completions not yet confirmed to the queue, oldest first. */
-#define DONE_RING_LEN 32U
-static int64_t done_ms[DONE_RING_LEN];
-static uint32_t done_head;
+/* Completions not yet confirmed to the queue, and the uptime (ms) of the latest. */
 static uint32_t done_n;
-/* A completion is trusted after this long with the link up, or, at a terminate by the peer, this
- * long before it (set per connection).
+static uint32_t done_ms;
+/* Completions are trusted once the link outlived the latest by this long, or, at a terminate by
+ * the peer, when the latest is this long before it (set per connection).
  */
-static int64_t grace_ms = 4100;
-static int64_t terminate_grace_ms = 100;
+static uint32_t grace_ms = 4100U;
+static uint32_t terminate_grace_ms = 100U;
 /* The link dropped at this uptime: requeue what is not known delivered (applied by tx_work). */
 static bool link_lost;
-static int64_t link_lost_ms;
+static uint32_t link_lost_ms;
 static bool link_terminated; /* by the peer's request, not lost */
 
 BUILD_ASSERT(!IS_ENABLED(CONFIG_BT_CONN_TX_NOTIFY_WQ),
@@ -192,17 +189,12 @@ static const struct bt_data sd[] = {
 static void notify_done(struct bt_conn *conn, void *user_data)
 {
 	ARG_UNUSED(conn);
-	/* Sent (or flushed by a link loss); a TX buffer is free again. */
-	if ((uint32_t)(uintptr_t)user_data == link_epoch) {
-		if (done_n == DONE_RING_LEN) {
-			/* More completions waiting than expected: trust the oldest now. */
-			app_txq_confirm(&txq, 1U);
-			done_head = (done_head + 1U) % DONE_RING_LEN;
-			done_n--;
-		}
-		done_ms[(done_head + done_n) % DONE_RING_LEN] = k_uptime_get();
-		done_n++;
-	}
+	ARG_UNUSED(user_data);
+	/* Sent (or flushed by a link loss); a TX buffer is free again. Zephyr runs the completions
+	 * of a link before its disconnected callback, and none after it.
+	 */
+	done_n++;
+	done_ms = k_uptime_get_32();
 	k_work_submit(&tx_work);
 }
 
@@ -214,7 +206,6 @@ static int ble_send(void *ctx, const uint8_t pkt[PPG_PKT_LEN])
 		.data = pkt,
 		.len = PPG_PKT_LEN,
 		.func = notify_done,
-		.user_data = (void *)(uintptr_t)link_epoch,
 	};
 	int rc;
 
@@ -259,30 +250,37 @@ static void notify_stats(void)
 	(void)bt_gatt_notify(current_conn, STATS_ATTR, rec, sizeof(rec));
 }
 
+/* Supervision timeout plus two connection intervals; two intervals at a terminate. */
+static void update_grace(struct bt_conn *conn)
+{
+	struct bt_conn_info info;
+
+	if (bt_conn_get_info(conn, &info) == 0) {
+		terminate_grace_ms = 2U * BT_CONN_INTERVAL_TO_MS(info.le.interval) + 20U;
+		grace_ms = 10U * info.le.timeout + terminate_grace_ms;
+	}
+}
+
 static void tx_work_handler(struct k_work *work)
 {
 	uint8_t pkt[PPG_PKT_LEN];
 
 	ARG_UNUSED(work);
 
-	/* Confirm the completions the link outlived by the grace period. */
-	int64_t until = link_lost ? link_lost_ms - (link_terminated ? terminate_grace_ms : grace_ms)
-				  : k_uptime_get() - grace_ms;
-	uint32_t n = 0U;
+	/* Confirm the completions once the link outlived them by the grace period. */
+	uint32_t age = (link_lost ? link_lost_ms : k_uptime_get_32()) - done_ms;
 
-	while (n < done_n && done_ms[(done_head + n) % DONE_RING_LEN] <= until) {
-		n++;
+	if (current_conn != NULL) {
+		update_grace(current_conn);
 	}
-	app_txq_confirm(&txq, n);
-	done_head = (done_head + n) % DONE_RING_LEN;
-	done_n -= n;
+	if (age >= ((link_lost && link_terminated) ? terminate_grace_ms : grace_ms)) {
+		app_txq_confirm(&txq, done_n);
+		done_n = 0U;
+	}
 	if (link_lost) {
 		link_lost = false;
 		done_n = 0U;
-		n = app_txq_requeue(&txq);
-		if (n > 0U) {
-			LOG_INF("%u packets not known delivered at the disconnect kept for resending", n);
-		}
+		(void)app_txq_requeue(&txq);
 	}
 	while (k_msgq_get(&live_q, pkt, K_NO_WAIT) == 0) {
 		if (app_txq_submit(&txq, pkt) == APP_TXQ_QUEUED_DROPPED) {
@@ -298,8 +296,8 @@ static void tx_work_handler(struct k_work *work)
 	if (app_txq_depth(&txq) > app_txq_in_flight(&txq) && current_conn != NULL) {
 		k_work_reschedule(&retry_work, K_MSEC(CONFIG_APP_BLE_RETRY_MS));
 	} else if (done_n > 0U) {
-		/* Confirm the oldest completion when its grace period is over. */
-		int64_t wait = done_ms[done_head] + grace_ms - k_uptime_get();
+		/* Confirm the completions when the grace period is over. */
+		int32_t wait = (int32_t)(done_ms + grace_ms - k_uptime_get_32());
 
 		k_work_reschedule(&retry_work, K_MSEC(MAX(wait, 1)));
 	}
@@ -324,17 +322,6 @@ static void adv_work_handler(struct k_work *work)
 	LOG_INF("advertising");
 }
 
-/* Supervision timeout plus two connection intervals; two intervals at a terminate. */
-static void update_grace(struct bt_conn *conn)
-{
-	struct bt_conn_info info;
-
-	if (bt_conn_get_info(conn, &info) == 0) {
-		terminate_grace_ms = 2 * (int64_t)BT_CONN_INTERVAL_TO_MS(info.le.interval) + 20;
-		grace_ms = 10 * (int64_t)info.le.timeout + terminate_grace_ms;
-	}
-}
-
 static void connected(struct bt_conn *conn, uint8_t err)
 {
 	if (err != 0U) {
@@ -344,7 +331,6 @@ static void connected(struct bt_conn *conn, uint8_t err)
 	if (current_conn == NULL) {
 		current_conn = bt_conn_ref(conn);
 	}
-	update_grace(conn);
 	LOG_INF("connected");
 #if defined(CONFIG_APP_BLE_REQUIRE_ENCRYPTION)
 	if (bt_conn_set_security(conn, BT_SECURITY_L2) != 0) {
@@ -352,14 +338,6 @@ static void connected(struct bt_conn *conn, uint8_t err)
 	}
 #endif
 	k_work_submit(&tx_work);
-}
-
-static void le_param_updated(struct bt_conn *conn, uint16_t interval, uint16_t latency,
-			     uint16_t timeout)
-{
-	if (conn == current_conn) {
-		update_grace(conn);
-	}
 }
 
 static void disconnected(struct bt_conn *conn, uint8_t reason)
@@ -371,12 +349,11 @@ static void disconnected(struct bt_conn *conn, uint8_t reason)
 	current_conn = NULL;
 	tx_busy = false;
 	/* Completions of this link have all run: what is not known delivered is resent. */
-	link_epoch++;
 	link_lost = true;
 	link_terminated = reason == BT_HCI_ERR_REMOTE_USER_TERM_CONN ||
 			  reason == BT_HCI_ERR_REMOTE_LOW_RESOURCES ||
 			  reason == BT_HCI_ERR_REMOTE_POWER_OFF;
-	link_lost_ms = k_uptime_get();
+	link_lost_ms = k_uptime_get_32();
 	k_work_submit(&tx_work);
 	app_stats_inc(APP_STAT_DISCONNECTS);
 	LOG_WRN("disconnected (0x%02x): %u packets in the backlog", reason, app_txq_depth(&txq));
@@ -402,7 +379,6 @@ BT_CONN_CB_DEFINE(conn_callbacks) = {
 	.disconnected = disconnected,
 	.recycled = recycled,
 	.security_changed = security_changed,
-	.le_param_updated = le_param_updated,
 };
 
 static void pairing_complete(struct bt_conn *conn, bool bonded)
