@@ -99,9 +99,12 @@ def images() -> tuple[Path, Path]:
     assert west is not None
     extra = shlex.split(os.environ.get("PPG_BSIM_PERIPHERAL_ARGS", ""))
     pdir = BUILD / ("peripheral-args" if extra else "peripheral")
-    if extra and (pdir / "CMakeCache.txt").is_file():
-        shutil.rmtree(pdir)  # other arguments than the cached ones
+    stamp = pdir / "ppg_bsim_args.txt"
+    if extra and pdir.is_dir() and (not stamp.is_file() or stamp.read_text() != shlex.join(extra)):
+        shutil.rmtree(pdir)  # configured with other arguments
     peripheral = _west_build(west, pdir, PERIPHERAL_BOARD, APP, extra, sysbuild=True)
+    if extra:
+        stamp.write_text(shlex.join(extra))
     central = _west_build(west, BUILD / "central", CENTRAL_BOARD, CENTRAL, [], sysbuild=False)
     return peripheral, central
 
