@@ -156,6 +156,8 @@ def test_bsim_ble_end_to_end(images: tuple[Path, Path], tmp_path: Path,
     logs = _run_simulation(peripheral, central, ref / make_replay.REPLAY_FILE, tmp_path)
     main, rogue = _parse(logs[1]), _parse(logs[2])
     dev_log = "\n".join(logs[0])
+    no_crypto = [k for k, lines in logs.items() if any("disabling real encryption" in ln for ln in lines)]
+    assert not no_crypto, f"devices {no_crypto} run without real encryption (libCryptov1.so not found)"
 
     # Every check of both centrals passed, and both finished.
     checks = {c.split()[0]: c for c in main["CHECK"] + rogue["CHECK"]}
