@@ -92,8 +92,6 @@ def _fit_with(model: keras.Model, stage: str, fit_args: dict, what: str, epochs:
 
 
 def train_all(train: WindowSet, val: WindowSet, cfg: TrainConfig, ckpt_dir: Path) -> TrainedModels:
-    from ppgcomp.qat import quantize_encoder  # tfmot import is slow; only when training
-
     xtr, xva = train.x, val.x
     history: dict[str, dict[str, list[float]]] = {}
     encoder, decoder, hr_model = build_encoder(), build_decoder(), build_hr_model()
@@ -120,7 +118,18 @@ def train_all(train: WindowSet, val: WindowSet, cfg: TrainConfig, ckpt_dir: Path
 
     # Stage 4: quantization-aware training of the encoder; decoder and HR model frozen (the receiver decodes
     # with the float decoder and HR model, so they stay the ones the end-to-end stage trained).
-    qat_encoder = quantize_encoder(encoder, xtr)
+    qat_encoder, qpipe = _qat_pipeline(encoder, decoder, hr_model, xtr, cfg)
+    history["4_qat_encoder"] = _qat_fit(qpipe, qat_encoder, xtr, ytr, (xva, yva), cfg, ckpt_dir)
+    return TrainedModels(encoder, decoder, hr_model, hr_model_raw, qat_encoder, history)
+
+
+def _qat_pipeline(encoder: keras.Model, decoder: keras.Model, hr_model: keras.Model, calibration: np.ndarray,
+                  cfg: TrainConfig) -> tuple[keras.Model, keras.Model]:
+    """The QAT encoder (calibrated on `calibration`, spectral front-end frozen) in a compiled pipeline with the
+    frozen decoder and HR model; returns (QAT encoder, pipeline)."""
+    from ppgcomp.qat import quantize_encoder  # tfmot import is slow; only when training
+
+    qat_encoder = quantize_encoder(encoder, calibration)
     for layer in qat_encoder.layers:  # the spectral front-end stays as designed
         if getattr(getattr(layer, "layer", None), "name", "") in SPECTRAL_LAYERS:
             layer.trainable = False
@@ -129,8 +138,7 @@ def train_all(train: WindowSet, val: WindowSet, cfg: TrainConfig, ckpt_dir: Path
     qpipe = build_pipeline(qat_encoder, decoder, hr_model)
     qpipe.compile(keras.optimizers.Adam(cfg.lr * QAT_LR_FACTOR), loss={"recon": "mse", "hr": "mae"},
                   loss_weights={"recon": RECON_WEIGHT, "hr": 1.0})
-    history["4_qat_encoder"] = _qat_fit(qpipe, qat_encoder, xtr, ytr, (xva, yva), cfg, ckpt_dir)
-    return TrainedModels(encoder, decoder, hr_model, hr_model_raw, qat_encoder, history)
+    return qat_encoder, qpipe
 
 
 def _qat_fit(qpipe: keras.Model, qat_encoder: keras.Model, xtr, ytr, val, cfg: TrainConfig, ckpt_dir: Path) -> dict:
@@ -214,8 +222,6 @@ def train_streaming(feed: StreamFeed, local_feed: StreamFeed | None, calibration
     """The four stages on streamed windows. With a strategy, stages 1-3 run on every worker in its scope; then
     `after_float()` runs (a barrier), and only the chief (`local_feed` given) runs QAT, locally, on plain copies of
     the models. Non-chief workers return None."""
-    from ppgcomp.qat import quantize_encoder
-
     strategy = feed.strategy
     history: dict[str, dict[str, list[float]]] = {}
     what = f"{feed.steps} batches of {cfg.batch_size} streamed windows per epoch"
@@ -244,15 +250,7 @@ def train_streaming(feed: StreamFeed, local_feed: StreamFeed | None, calibration
     hr_model_raw = keras.models.clone_model(hr_model)
     hr_model_raw.set_weights(hr_raw_weights)
 
-    qat_encoder = quantize_encoder(encoder, calibration)
-    for layer in qat_encoder.layers:
-        if getattr(getattr(layer, "layer", None), "name", "") in SPECTRAL_LAYERS:
-            layer.trainable = False
-    decoder.trainable = False
-    hr_model.trainable = False
-    qpipe = build_pipeline(qat_encoder, decoder, hr_model)
-    qpipe.compile(keras.optimizers.Adam(cfg.lr * QAT_LR_FACTOR), loss={"recon": "mse", "hr": "mae"},
-                  loss_weights={"recon": RECON_WEIGHT, "hr": 1.0})
+    qat_encoder, qpipe = _qat_pipeline(encoder, decoder, hr_model, calibration, cfg)
     history["4_qat_encoder"] = _qat_stream_fit(qpipe, qat_encoder, local_feed, cfg, ckpt_dir)
     return TrainedModels(encoder, decoder, hr_model, hr_model_raw, qat_encoder, history)
 
