@@ -96,7 +96,7 @@ else
   zephyr_base=""
 fi
 
-stage "pytest" "$VENV/bin/python" -m pytest "$@"
+stage "pytest" "$VENV/bin/python" -m pytest --durations=10 "$@"
 
 if [ -z "$zephyr_base" ]; then
   echo "twister: skipped: no Zephyr workspace (set ZEPHYR_BASE, or 'west init -l' + 'west update'; see README)"

@@ -22,6 +22,17 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool 
     return None
 
 
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    """The figures that passing tests recorded (record_property: HR MAE, packet counts, ...), one line a test, so
+    that a quiet run still shows what the end-to-end tests measured."""
+    lines = [f"{r.nodeid}: " + ", ".join(f"{k}={v}" for k, v in r.user_properties)
+             for r in terminalreporter.stats.get("passed", []) if r.when == "call" and r.user_properties]
+    if lines:
+        terminalreporter.section("figures recorded by the tests")
+        for line in lines:
+            terminalreporter.write_line(line)
+
+
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return REPO
