@@ -6,7 +6,11 @@ make_replay (committed artifacts/); runs the 2.4 GHz phy with three devices (per
 central, a rogue central that refuses pairing) for 640 s of simulated time, then checks the central's CHECK lines,
 that the packets are the Python reference packets (BACKLOG flag masked), in order, without gaps or duplicates, that
 the windows produced while the central was away arrive with the BACKLOG flag before live ones, and that the HR MAE
-decoded by the receiver equals make_replay's figure within 0.01 bpm. See tests/bsim/README.md.
+decoded by the receiver equals make_replay's figure within 0.01 bpm. In the backlog drain the central leaves after
+the MIDBURST_K-th packet (its disconnect reaching the link MIDBURST_HOLD_MS later, what arrives meanwhile never
+reaching its application), comes back MIDBURST_AWAY_S later: nothing may be missing, and the duplicates (only on
+the reconnection, only of what the drain connection delivered) are counted and dropped by sequence number.
+See tests/bsim/README.md.
 
 Skipped (one printed reason) without BSIM_OUT_PATH or a Zephyr workspace; PPG_BSIM_REQUIRE=1 makes that a failure.
 PPG_BSIM_PERIPHERAL_ARGS="-DCONFIG_..." builds the peripheral with extra CMake arguments in build/bsim/peripheral-args
@@ -38,6 +42,9 @@ PERIPHERAL_BOARD = "nrf5340bsim/nrf5340/cpuapp"
 CENTRAL_BOARD = "nrf52_bsim"
 SIM_LENGTH_US = 640_000_000
 AWAY_AT_S, AWAY_S = 100, 130
+# Mid-burst disconnect in the drain: after the 8th of ~16 backlog packets, reaching the link 500 ms later (half of
+# CONFIG_APP_BLE_PEER_TERMINATE_RESEND_MS), back 3 s later.
+MIDBURST_K, MIDBURST_HOLD_MS, MIDBURST_AWAY_S = 8, 500, 3
 MAE_TOLERANCE_BPM = 0.01
 BUILD_TIMEOUT_S = 3600
 RUN_TIMEOUT_S = 600
@@ -117,7 +124,9 @@ def _run_simulation(peripheral: Path, central: Path, replay: Path, out: Path) ->
     cmds = {
         "phy": ["./bs_2G4_phy_v1", f"-s={sim_id}", "-D=3", f"-sim_length={SIM_LENGTH_US}"],
         "d0": [str(peripheral), *common, "-d=0", f"-ppg-file={replay}"],
-        "d1": [str(central), *common, "-d=1", "-role=main", f"-away-at-s={AWAY_AT_S}", f"-away-s={AWAY_S}"],
+        "d1": [str(central), *common, "-d=1", "-role=main", f"-away-at-s={AWAY_AT_S}", f"-away-s={AWAY_S}",
+               f"-midburst-k={MIDBURST_K}", f"-midburst-hold-ms={MIDBURST_HOLD_MS}",
+               f"-midburst-away-s={MIDBURST_AWAY_S}"],
         "d2": [str(central), *common, "-d=2", "-role=rogue"],
     }
     procs = {}
@@ -164,7 +173,8 @@ def test_bsim_ble_end_to_end(images: tuple[Path, Path], tmp_path: Path,
     failed = [c for c in checks.values() if c.split()[1] != "PASS"]
     assert not failed, "central checks failed:\n" + "\n".join(failed)
     want = {"connect", "discovery", "model_info", "pairing", "stats_read", "default_mtu", "subscribe",
-            "live_before_away", "disconnect", "reconnect", "reencrypt", "stats_final", "mtu_unchanged",
+            "live_before_away", "disconnect", "reconnect", "reencrypt", "reconnect_midburst", "reencrypt_midburst",
+            "stats_final", "mtu_unchanged",
             "rogue_connect", "rogue_discovery", "rogue_not_paired", "rogue_subscribe_denied",
             "rogue_read_stats_denied", "rogue_read_codes_denied", "rogue_read_info_open", "rogue_disconnect"}
     assert want <= checks.keys(), f"checks missing (a central stopped early): {sorted(want - checks.keys())}"
@@ -172,20 +182,46 @@ def test_bsim_ble_end_to_end(images: tuple[Path, Path], tmp_path: Path,
     # Bonding: paired once on the device too; the reconnection only re-encrypted.
     assert dev_log.count("paired and bonded") == 1, "the device paired more than once"
 
-    # Packets: in order, one per window, no gap, no duplicate.
+    # Packets, per connection: 1 live (clean), 2 the drain cut after MIDBURST_K, 3 the rest of the backlog
+    # (with what connection 2 may have lost resent), then live.
     rows = [(p.split()[0], int(p.split()[1].removeprefix("c="))) for p in main["PKT"]]
-    pkts = [bytes.fromhex(h) for h, _ in rows]
+    raw = [bytes.fromhex(h) for h, _ in rows]
+    raw_parsed = [parse_packet(p) for p in raw]
+    by_conn = {c: [(b, p) for b, p, (_, cc) in zip(raw, raw_parsed, rows) if cc == c] for c in (1, 2, 3)}
+    assert {c for _, c in rows} == {1, 2, 3}, f"connections {sorted({c for _, c in rows})}, want 1, 2, 3"
+    for c, items in by_conn.items():
+        cs = [p.seq for _, p in items]
+        assert cs == list(range(cs[0], cs[0] + len(cs))), f"connection {c}: gaps, duplicates or reordering: {cs}"
+    # The clean 2-minute absence: connections 1 and 2 continue each other, no gap, no duplicate.
+    s1, s2, s3 = ([p.seq for _, p in by_conn[c]] for c in (1, 2, 3))
+    assert s1[0] == 0 and s2[0] == s1[-1] + 1, f"gap or duplicate across the 2-minute absence: {s1} then {s2}"
+    assert len(s2) == MIDBURST_K, f"the drain connection delivered {len(s2)} packets, want {MIDBURST_K}"
+    # The mid-burst disconnect: nothing missing; duplicates only of what connection 2 delivered, identical.
+    assert s3[0] <= s2[-1] + 1, f"lost in the mid-burst disconnect: seq {list(range(s2[-1] + 1, s3[0]))}"
+    assert s3[0] >= s2[0], f"connection 3 resent from seq {s3[0]}, before the drain started at {s2[0]}"
+    duplicated = s2[-1] + 1 - s3[0]
+    first = {p.seq: b for b, p in by_conn[2]}
+    changed = [p.seq for b, p in by_conn[3][:duplicated] if b != first[p.seq]]
+    assert not changed, f"resent packets differ from the first copies: seq {changed}"
+    unseen = [int(e.split("seq=")[1]) for e in main["EVENT"] if e.startswith("midburst_unseen")]
+    assert unseen == list(range(s2[-1] + 1, s2[-1] + 1 + len(unseen))), f"unseen seqs {unseen} after {s2[-1]}"
+    resent = duplicated + len(unseen)  # what the drain connection sent again: delivered once, or not at all
+    assert all(q in s3 for q in unseen), f"seqs {unseen} reached the central's link only, never resent"
+
+    # Deduplicated by sequence number: one per window, in order, no gap.
+    pkts = [b for b, _ in by_conn[1] + by_conn[2] + by_conn[3][duplicated:]]
     parsed = [parse_packet(p) for p in pkts]
     seqs = [p.seq for p in parsed]
-    assert seqs == list(range(len(seqs))), f"gaps, duplicates or reordering: {seqs}"
+    assert seqs == list(range(len(seqs))), f"gaps, duplicates or reordering after dedupe: {seqs}"
     assert len(seqs) >= n_windows, f"{len(seqs)} packets for {n_windows} windows"
 
-    # Backlog: what the first connection missed arrives on the second one with BACKLOG, then live packets.
-    conn1 = [p for p, (_, c) in zip(parsed, rows) if c == 1]
-    conn2 = [p for p, (_, c) in zip(parsed, rows) if c == 2]
+    # Backlog: what the first connection missed arrives on the second and third with BACKLOG, then live packets.
+    conn1 = [p for _, p in by_conn[1]]
+    conn23 = [p for _, p in by_conn[2] + by_conn[3][duplicated:]]
     assert conn1 and all(not p.flags & BACKLOG for p in conn1), "first connection: live only"
-    n_back = next((k for k, p in enumerate(conn2) if not p.flags & BACKLOG), len(conn2))
-    backlog, live = conn2[:n_back], conn2[n_back:]
+    n_back = next((k for k, p in enumerate(conn23) if not p.flags & BACKLOG), len(conn23))
+    backlog, live = conn23[:n_back], conn23[n_back:]
+    assert all(p.flags & BACKLOG for _, p in by_conn[3][:duplicated]), "resent packets carry BACKLOG"
     away_windows = AWAY_S * 1000 // 8000
     assert len(backlog) >= away_windows, f"{len(backlog)} backlog packets for ~{away_windows} windows away"
     assert live and all(not p.flags & BACKLOG for p in live), "live packets must follow the backlog"
@@ -199,16 +235,18 @@ def test_bsim_ble_end_to_end(images: tuple[Path, Path], tmp_path: Path,
     assert not differing, (f"packets differ from the reference at seq {differing[:5]} (first: "
                            f"{pkts[differing[0]].hex()} vs {ref_pkts[differing[0]].hex()})" if differing else "")
 
-    # Decoded by the receiver: the HR MAE of make_replay.
+    # Decoded by the receiver from the stream as received (duplicates included, which it drops by seq): the HR
+    # MAE of make_replay.
     hexfile = tmp_path / "bsim_packets.hex"
-    hexfile.write_text("".join(p.hex() + "\n" for p in pkts[:n_windows]))
+    hexfile.write_text("".join(p.hex() + "\n" for p, q in zip(raw, raw_parsed) if q.seq < n_windows))
     summary_path = tmp_path / "summary.json"
     rc = receive_cli.main(["--replay", str(hexfile), "--artifacts", str(ARTIFACTS),
                            "--reference", str(ref / make_replay.REFERENCE_FILE),
                            "--summary-json", str(summary_path), "--csv", str(tmp_path / "hr.csv")])
     assert rc == 0
     summary = json.loads(summary_path.read_text())
-    assert summary["gaps"] == 0 and summary["duplicates"] == 0 and summary["malformed"] == 0
+    assert summary["gaps"] == 0 and summary["malformed"] == 0
+    assert summary["duplicates"] == duplicated, f"receiver: {summary['duplicates']} duplicates, want {duplicated}"
     mae, want_mae = summary["hr_mae_bpm"], expected["hr_mae_bpm"]
     assert abs(mae - want_mae) <= MAE_TOLERANCE_BPM, f"HR MAE {mae:.3f} bpm vs reference {want_mae:.3f} bpm"
 
@@ -219,6 +257,9 @@ def test_bsim_ble_end_to_end(images: tuple[Path, Path], tmp_path: Path,
     sim_s = SIM_LENGTH_US / 1e6
     record_property("hr_mae_bpm_bsim", mae)
     print(f"\nbsim e2e: simulated {sim_s:.0f} s ({expected['minutes']:.0f} min of PPG); device sent {sent} "
-          f"(dropped {dropped}); central received {len(pkts)} ({len(backlog)} backlogged, {len(pkts) - len(backlog)} "
-          f"live); HR MAE {mae:.3f} bpm (reference {want_mae:.3f}); packets byte-identical to the reference "
+          f"(dropped {dropped}); central received {len(raw)} ({len(pkts)} distinct: {len(backlog)} backlogged, "
+          f"{len(pkts) - len(backlog)} live); HR MAE {mae:.3f} bpm (reference {want_mae:.3f}); packets byte-identical to the reference "
           f"(byte 0 masked): {not differing}")
+    print(f"bsim e2e: mid-burst disconnect after {len(s2)} of the drain's backlog packets (seq {s2[0]}..{s2[-1]} "
+          f"delivered, {len(unseen)} more acknowledged but dropped by the central): device resent {resent} "
+          f"(seq {s3[0]}..{s3[0] + resent - 1}), {duplicated} duplicates dropped by seq, 0 missing")

@@ -21,11 +21,13 @@
  * packet, before it went on air, and when a link is lost the controller reports its flushed
  * packets as completed just before the disconnection. The link layer retransmits a packet until it
  * is acknowledged or the link is lost, so completions are trusted once the link outlived the
- * latest of them by the supervision timeout (plus two connection intervals); if the link is lost
- * earlier, every packet in flight is resent. After a terminate requested by the peer (which
- * acknowledged what it received), only if the latest completion is from its last two connection
- * intervals. (A packet acknowledged just before a link loss may then arrive twice; the receiver
- * drops duplicates by sequence number.)
+ * latest of them by the supervision timeout (plus the margin below); if the link is lost
+ * earlier, every packet in flight is resent. After a terminate requested by the peer, only if the
+ * latest completion is younger than CONFIG_APP_BLE_PEER_TERMINATE_RESEND_MS plus two connection
+ * intervals: the peer's link layer acknowledged what it received, but its host or application may
+ * still drop what was in its pipeline when it decided to leave (Zephyr's ATT drops PDUs once the
+ * link is disconnecting). (A packet acknowledged just before a link loss may then arrive twice;
+ * the receiver drops duplicates by sequence number.)
  * Everything here runs on the system workqueue (completions, disconnection, tx_work).
  */
 
@@ -95,7 +97,7 @@ static uint32_t done_ms;
  * the peer, when the latest is this long before it (set per connection).
  */
 static uint32_t grace_ms = 4100U;
-static uint32_t terminate_grace_ms = 100U;
+static uint32_t terminate_grace_ms = CONFIG_APP_BLE_PEER_TERMINATE_RESEND_MS + 100U;
 /* The link dropped at this uptime: requeue what is not known delivered (applied by tx_work). */
 static bool link_lost;
 static uint32_t link_lost_ms;
@@ -250,13 +252,16 @@ static void notify_stats(void)
 	(void)bt_gatt_notify(current_conn, STATS_ATTR, rec, sizeof(rec));
 }
 
-/* Supervision timeout plus two connection intervals; two intervals at a terminate. */
+/* At a terminate by the peer: the peer's pipeline (CONFIG_APP_BLE_PEER_TERMINATE_RESEND_MS) plus
+ * two connection intervals; otherwise the supervision timeout on top of that.
+ */
 static void update_grace(struct bt_conn *conn)
 {
 	struct bt_conn_info info;
 
 	if (bt_conn_get_info(conn, &info) == 0) {
-		terminate_grace_ms = 2U * BT_CONN_INTERVAL_TO_MS(info.le.interval) + 20U;
+		terminate_grace_ms = 2U * BT_CONN_INTERVAL_TO_MS(info.le.interval) +
+				     CONFIG_APP_BLE_PEER_TERMINATE_RESEND_MS;
 		grace_ms = 10U * info.le.timeout + terminate_grace_ms;
 	}
 }

@@ -13,7 +13,9 @@
  *         codes at the default ATT MTU and prints every packet; disconnects at -away-at-s for
  *         -away-s seconds, reconnects (re-encryption from the bond, no new pairing), receives
  *         the backlog then live packets until -end-s (reconnecting after a link loss), then
- *         reads the stats again.
+ *         reads the stats again. With -midburst-k, leaves the drain after its k-th backlog
+ *         packet (the disconnect reaching the link -midburst-hold-ms later, what arrives meanwhile
+ *         printed as EVENT midburst_unseen, not PKT) and comes back after -midburst-away-s.
  *  rogue: connects at -rogue-at-s while the main central is away, refuses pairing, checks that
  *         it can neither subscribe to nor read the codes/stats, stays connected without
  *         subscribing for -rogue-hold-s seconds, then disconnects.
@@ -69,6 +71,9 @@ static uint32_t away_s;
 static uint32_t end_s;
 static uint32_t rogue_at_s;
 static uint32_t rogue_hold_s;
+static uint32_t midburst_k;
+static uint32_t midburst_away_s;
+static uint32_t midburst_hold_ms;
 
 static void opt_default(uint32_t *v, uint32_t def)
 {
@@ -87,6 +92,9 @@ static void apply_defaults(void)
 	opt_default(&end_s, 625U);
 	opt_default(&rogue_at_s, 105U);
 	opt_default(&rogue_hold_s, 60U);
+	opt_default(&midburst_k, 0U);
+	opt_default(&midburst_away_s, 3U);
+	opt_default(&midburst_hold_ms, 0U);
 }
 
 static bool is_rogue;
@@ -112,6 +120,21 @@ static uint16_t svc_end, codes_handle, info_handle, stats_handle;
 
 /* Packets received (main). */
 static uint32_t rx_packets, rx_backlog, rx_live;
+/* Mid-burst disconnect (main, -midburst-k): backlog packets received on the drain connection,
+ * and those acknowledged but not handed to the application before the disconnect.
+ */
+static uint32_t burst_rx;
+static uint32_t midburst_unseen;
+static volatile bool midburst_done;
+
+static void midburst_disconnect(struct k_work *work)
+{
+	int err = conn != NULL ? bt_conn_disconnect(conn, BT_HCI_ERR_REMOTE_USER_TERM_CONN) : -ENOTCONN;
+
+	printk("EVENT midburst_disconnect c=%d k=%u unseen=%u err=%d\n", conn_number, burst_rx,
+	       midburst_unseen, err);
+}
+static K_WORK_DELAYABLE_DEFINE(midburst_work, midburst_disconnect);
 
 static int checks_failed;
 
@@ -412,12 +435,31 @@ static uint8_t notify_cb(struct bt_conn *c, struct bt_gatt_subscribe_params *par
 		printk("EVENT bad_length len=%u\n", length);
 		return BT_GATT_ITER_CONTINUE;
 	}
+	if (midburst_done && conn_number == 2) {
+		/* In the central's pipeline when the application left: never delivered to it. */
+		midburst_unseen++;
+		printk("EVENT midburst_unseen seq=%u\n", sys_get_le16(&p[2]));
+		return BT_GATT_ITER_CONTINUE;
+	}
 	print_packet(p);
 	rx_packets++;
 	if ((p[0] & PKT_FLAG_BACKLOG) != 0U) {
 		rx_backlog++;
 	} else {
 		rx_live++;
+	}
+	/* On the drain connection (the second), the application leaves in the middle of the
+	 * backlog burst, after the k-th packet: the disconnect reaches the link -midburst-hold-ms
+	 * later (a central's pipeline, e.g. a phone's stack and app), and what its controller
+	 * acknowledges meanwhile never reaches the application (Zephyr's own host also drops what
+	 * arrives once the link is disconnecting).
+	 */
+	if (midburst_k > 0U && conn_number == 2 && (p[0] & PKT_FLAG_BACKLOG) != 0U &&
+	    ++burst_rx == midburst_k) {
+		midburst_done = true;
+		printk("EVENT midburst_leave c=%d k=%u seq=%u hold_ms=%u\n", conn_number, burst_rx,
+		       sys_get_le16(&p[2]), midburst_hold_ms);
+		k_work_schedule(&midburst_work, K_MSEC(midburst_hold_ms));
 	}
 	return BT_GATT_ITER_CONTINUE;
 }
@@ -572,22 +614,28 @@ static void run_main(void)
 	check_reencrypt("reencrypt");
 
 	/* 6. Live until the end of the recording. A link loss (the driver can fade the channel in
-	 * the backlog drain) is followed by a reconnection, re-encrypted from the bond.
+	 * the backlog drain) is followed by a reconnection, re-encrypted from the bond. So is the
+	 * mid-burst disconnect (-midburst-k), after -midburst-away-s seconds. The subscription of a
+	 * bonded peer is kept and written again after the re-encryption (BT_GATT_AUTO_RESUBSCRIBE).
 	 */
 	while (true) {
 		int64_t left = (int64_t)end_s * 1000 - k_uptime_get();
+		bool midburst;
 
 		if (left <= 0 || k_sem_take(&sem_disconnected, K_MSEC(left)) != 0) {
 			break;
 		}
-		printk("EVENT link_lost c=%d t_s=%u\n", conn_number, now_s());
-		k_sleep(K_SECONDS(1));
+		midburst = midburst_done && conn_number == 2;
+		printk("EVENT %s c=%d t_s=%u\n", midburst ? "midburst_away" : "link_lost", conn_number,
+		       now_s());
+		k_sleep(K_SECONDS(midburst ? midburst_away_s : 1U));
 		err = connect_peer();
-		check("reconnect_after_loss", err == 0, "err=%d t_s=%u", err, now_s());
+		check(midburst ? "reconnect_midburst" : "reconnect_after_loss", err == 0, "err=%d t_s=%u",
+		      err, now_s());
 		if (err != 0) {
 			return;
 		}
-		check_reencrypt("reencrypt_after_loss");
+		check_reencrypt(midburst ? "reencrypt_midburst" : "reencrypt_after_loss");
 	}
 	check_stats("stats_final");
 	check("mtu_unchanged", bt_gatt_get_mtu(conn) == DEFAULT_ATT_MTU, "mtu=%u",
@@ -674,6 +722,12 @@ static void central_cmdline_opts(void)
 		 .descript = "rogue: connect at S s"},
 		{.option = "rogue-hold-s", .name = "S", .type = 'u', .dest = (void *)&rogue_hold_s,
 		 .descript = "rogue: stay connected S s without subscribing"},
+		{.option = "midburst-k", .name = "K", .type = 'u', .dest = (void *)&midburst_k,
+		 .descript = "main: disconnect after the K-th backlog packet of the drain (0: never)"},
+		{.option = "midburst-away-s", .name = "S", .type = 'u', .dest = (void *)&midburst_away_s,
+		 .descript = "main: after the mid-burst disconnect, reconnect after S s"},
+		{.option = "midburst-hold-ms", .name = "MS", .type = 'u', .dest = (void *)&midburst_hold_ms,
+		 .descript = "main: the mid-burst disconnect reaches the link MS ms after the K-th packet"},
 		ARG_TABLE_ENDMARKER,
 	};
 
