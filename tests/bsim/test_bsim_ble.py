@@ -256,6 +256,12 @@ def test_bsim_ble_end_to_end(images: tuple[Path, Path], tmp_path: Path,
     assert dropped == 0
     sim_s = SIM_LENGTH_US / 1e6
     record_property("hr_mae_bpm_bsim", mae)
+    record_property("simulated_s", round(sim_s))
+    record_property("packets_sent", sent)
+    record_property("packets_received", len(raw))
+    record_property("packets_distinct", len(pkts))
+    record_property("packets_backlogged", len(backlog))
+    record_property("duplicates_after_midburst_disconnect", duplicated)
     print(f"\nbsim e2e: simulated {sim_s:.0f} s ({expected['minutes']:.0f} min of PPG); device sent {sent} "
           f"(dropped {dropped}); central received {len(raw)} ({len(pkts)} distinct: {len(backlog)} backlogged, "
           f"{len(pkts) - len(backlog)} live); HR MAE {mae:.3f} bpm (reference {want_mae:.3f}); packets byte-identical to the reference "
