@@ -41,8 +41,11 @@ stage() {
   echo "=== stage: $name: $verdict in $dt s"
 }
 print_summary() {
+  local n_failed
+  n_failed=$(printf '%s\n' "${summary[@]}" | grep -c 'FAILED' || true)
   echo "=== summary"
   printf '%s\n' "${summary[@]}"
+  echo "stages: $((${#summary[@]} - n_failed)) passed, $n_failed failed"
 }
 
 setup() {
