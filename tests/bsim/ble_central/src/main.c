@@ -542,11 +542,21 @@ static void check_stats(const char *name)
 static void check_reencrypt(const char *name)
 {
 	struct bt_conn_info info;
-	int err = bt_conn_set_security(conn, BT_SECURITY_L2);
+	int err;
 	int64_t deadline = k_uptime_get() + 30000;
 
-	while (err == 0 && bt_conn_get_security(conn) < BT_SECURITY_L2 && k_uptime_get() < deadline) {
+	if (conn == NULL) { /* the link dropped again, e.g. the re-encryption was refused */
+		check(name, false, "no connection");
+		return;
+	}
+	err = bt_conn_set_security(conn, BT_SECURITY_L2);
+	while (err == 0 && conn != NULL && bt_conn_get_security(conn) < BT_SECURITY_L2 &&
+	       k_uptime_get() < deadline) {
 		(void)k_sem_take(&sem_security, K_SECONDS(1));
+	}
+	if (conn == NULL) {
+		check(name, false, "the link dropped before encryption");
+		return;
 	}
 	(void)bt_conn_get_info(conn, &info);
 	check(name, err == 0 && info.security.level >= BT_SECURITY_L2 &&
@@ -636,6 +646,10 @@ static void run_main(void)
 			return;
 		}
 		check_reencrypt(midburst ? "reencrypt_midburst" : "reencrypt_after_loss");
+	}
+	if (conn == NULL) {
+		check("connected_at_end", false, "no connection");
+		return;
 	}
 	check_stats("stats_final");
 	check("mtu_unchanged", bt_gatt_get_mtu(conn) == DEFAULT_ATT_MTU, "mtu=%u",
