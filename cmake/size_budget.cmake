@@ -74,7 +74,10 @@ function(_ppg_size_budget_add BUDGET_FILE BOARD_KEY)
     set(elf_target zephyr_final)
   endif()
 
+  # The build's Python (Zephyr's environment) need not have the ppgcomp package installed: take it from
+  # this repository's src/.
   set(check_cmd
+    ${CMAKE_COMMAND} -E env PYTHONPATH=${repo_root}/src
     ${PYTHON_EXECUTABLE} ${script} ${elf}
       --budget ${BUDGET_FILE} --board ${BOARD_KEY}
       --json ${json} --markdown ${md}

@@ -1,10 +1,8 @@
 #!/usr/bin/env python3
-"""Benchmark receive.py --replay decoding throughput (packets/s). See --help."""
+"""`python scripts/bench_receive.py ...` is `ppgcomp-bench-receive ...` (ppgcomp.receiver.bench). Both need the package installed into the
+environment: scripts/setup_env.sh runs `pip install -e . --no-deps`."""
 
 import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from ppgcomp.receiver.bench import main
 

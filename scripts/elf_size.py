@@ -1,13 +1,8 @@
 #!/usr/bin/env python3
-"""Flash/RAM size report and budget check of a firmware ELF; see ``elf_size.py --help``.
-
-Thin wrapper over :mod:`ppgcomp.elfsize.cli`: exit 0 within budget, 1 over budget, 2 bad input.
-"""
+"""`python scripts/elf_size.py ...` is `ppgcomp-elf-size ...` (ppgcomp.elfsize.cli). Both need the package installed into the
+environment: scripts/setup_env.sh runs `pip install -e . --no-deps`."""
 
 import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
 from ppgcomp.elfsize.cli import main
 

@@ -1,12 +1,10 @@
 #!/usr/bin/env python3
-"""Generate a held-out replay recording, its reference HR and the reference packets. See --help."""
+"""`python scripts/make_replay.py ...` is `ppgcomp-make-replay ...` (ppgcomp.replay.make_replay). Both need the package installed into the
+environment: scripts/setup_env.sh runs `pip install -e . --no-deps`."""
 
 import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-
-from ppgcomp.receiver.make_replay import main
+from ppgcomp.replay.make_replay import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -1,10 +1,8 @@
 #!/usr/bin/env python3
-"""Receive code packets over BLE or from a native_sim packet file and decode them to HR. See --help."""
+"""`python scripts/receive.py ...` is `ppgcomp-receive ...` (ppgcomp.receiver.cli). Both need the package installed into the
+environment: scripts/setup_env.sh runs `pip install -e . --no-deps`."""
 
 import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from ppgcomp.receiver.cli import main
 

@@ -5,7 +5,7 @@
 # warning that warnings-as-errors would turn fatal). Uses `west twister` when west is available, else
 # $ZEPHYR_BASE/scripts/twister. Prints the summary; exits non-zero on any failure.
 #
-#   scripts/run_twister.sh [--arm] [extra twister arguments, e.g. -T tests/app_dsp]
+#   scripts/run_twister.sh [--arm] [extra twister arguments, e.g. -T tests/lib/dsp]
 #
 #   (default)  native_sim, host toolchain: every suite under tests/ and the app (app/sample.yaml), run
 #   --arm      the app's Arm images, built only: nrf5340dk/nrf5340/cpuapp (sysbuild, with and without the

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Sourced by scripts/train.sh and scripts/test.sh: creates .venv and installs the pinned requirements once
-# (again only when requirements.txt changes). With APT=1 it also installs the Debian packages the tests use.
+# Sourced by scripts/train.sh and scripts/test.sh: creates .venv, installs the pinned requirements once (again only
+# when requirements.txt changes) and this package editable, which puts its commands (ppgcomp-train-export, ...) on
+# PATH (again only when pyproject.toml changes). With APT=1 it also installs the Debian packages the tests use.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="${VENV:-$ROOT/.venv}"
@@ -28,6 +29,15 @@ want="$(sha256sum "$ROOT/requirements.txt" | cut -d' ' -f1)"
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "setup: installing Python requirements into $VENV (first run downloads TensorFlow, a few minutes)"
   "$VENV/bin/python" -m pip install -q --disable-pip-version-check -r "$ROOT/requirements.txt"
+  echo "$want" > "$stamp"
+fi
+stamp="$VENV/.ppgcomp.sha256"
+want="$(sha256sum "$ROOT/pyproject.toml" | cut -d' ' -f1)"
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ] \
+   || ! "$VENV/bin/python" -c "import ppgcomp, sys; sys.exit(not ppgcomp.__file__.startswith(sys.argv[1]))" \
+        "$ROOT/src/" 2>/dev/null; then
+  echo "setup: installing ppgcomp (editable) into $VENV"
+  "$VENV/bin/python" -m pip install -q --disable-pip-version-check --no-deps -e "$ROOT"
   echo "$want" > "$stamp"
 fi
 export PATH="$VENV/bin:$PATH"

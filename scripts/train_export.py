@@ -1,12 +1,10 @@
 #!/usr/bin/env python3
-"""Train, quantize, verify and export the PPG encoder. Run with --help for the options."""
+"""`python scripts/train_export.py ...` is `ppgcomp-train-export ...` (ppgcomp.training.cli). Both need the package installed into the
+environment: scripts/setup_env.sh runs `pip install -e . --no-deps`."""
 
 import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-
-from ppgcomp.cli import main
+from ppgcomp.training.cli import main
 
 if __name__ == "__main__":
     sys.exit(main())

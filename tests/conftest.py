@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "src"))
+REPO = Path(__file__).resolve().parents[1]  # src/ and tests/ (for tests/support/) are on pyproject's pythonpath
+pytest_plugins = ["support.c_fixtures"]  # `c` (the firmware C on the host) and `no_undefined_behaviour`
 
 
 def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
@@ -41,7 +40,7 @@ def repo_root() -> Path:
 @pytest.fixture(scope="session")
 def quick_export(tmp_path_factory: pytest.TempPathFactory) -> dict:
     """A real `--quick` export: artefacts, emitted C and golden vectors in a temp folder; returns the report."""
-    from ppgcomp.cli import main
+    from ppgcomp.training.cli import main
 
     out = tmp_path_factory.mktemp("quick_export")
     rc = main(["--quick", "--out", str(out / "artifacts"), "--emit-c", str(out / "model"),
@@ -49,6 +48,8 @@ def quick_export(tmp_path_factory: pytest.TempPathFactory) -> dict:
     assert rc == 0
     import json
 
-    report = json.loads((out / "artifacts" / "report.json").read_text())
+    from ppgcomp.constants import REPORT_JSON_FILE
+
+    report = json.loads((out / "artifacts" / REPORT_JSON_FILE).read_text())
     report["_dirs"] = {"root": out, "artifacts": out / "artifacts", "model": out / "model", "golden": out / "golden"}
     return report

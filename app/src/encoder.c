@@ -19,8 +19,9 @@
 
 #include <tflm_encoder.h>
 
+#include <ppg_encoder_model.h>
+
 #include "encoder.h"
-#include "model/ppg_encoder_model.h"
 #include "stats.h"
 
 LOG_MODULE_REGISTER(app_encoder, CONFIG_APP_LOG_LEVEL);
@@ -51,12 +52,12 @@ static int try_init(void)
 	return rc;
 }
 
-int encoder_init(void)
+int app_encoder_init(void)
 {
 	return try_init();
 }
 
-int encoder_run(const int8_t *q, int8_t *codes)
+int app_encoder_run(const int8_t *q, int8_t *codes)
 {
 	int rc;
 

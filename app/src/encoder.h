@@ -12,7 +12,7 @@
 #include <stdint.h>
 
 /** First init attempt; a failure is logged, counted and retried later (never fatal). */
-int encoder_init(void);
+int app_encoder_init(void);
 
 /**
  * @brief Encode one preprocessed window into PPG_MODEL_CODE_LEN codes.
@@ -23,6 +23,6 @@ int encoder_init(void);
  * @retval -EAGAIN the encoder is not ready (init failed, waiting for the next retry).
  * @retval other negative errno from tflm_encoder_run().
  */
-int encoder_run(const int8_t *q, int8_t *codes);
+int app_encoder_run(const int8_t *q, int8_t *codes);
 
 #endif /* APP_ENCODER_H_ */

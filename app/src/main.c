@@ -5,18 +5,20 @@
  */
 
 /*
- * Wiring only: sensor -> sampling (decimation) -> windowing/preprocessing -> processing thread
- * (encoder, framing) -> transport (BLE on hardware, hex lines on native_sim).
+ * Wiring only: sensor -> sampling thread (conditioning, decimation) -> job queue (window, hop,
+ * preprocessing, quality flags) -> processing thread (encoder, packet framing) -> transport (BLE on
+ * hardware, hex lines on native_sim).
  */
 
 #include <zephyr/kernel.h>
 #include <zephyr/logging/log.h>
 
-#include "model/ppg_encoder_model.h"
-#include "pipeline.h"
+#include <ppg_encoder_model.h>
+
+#include "job_queue.h"
+#include "processing.h"
 #include "sampling.h"
 #include "transport/transport.h"
-#include "windowing.h"
 
 LOG_MODULE_REGISTER(app_main, CONFIG_APP_LOG_LEVEL);
 
@@ -28,13 +30,13 @@ int main(void)
 		PPG_MODEL_SHA256_HEX, (unsigned int)PPG_MODEL_TAG, PPG_MODEL_WINDOW_LEN,
 		PPG_MODEL_SAMPLE_RATE_HZ, CONFIG_APP_ENCODE_HOP_SAMPLES);
 
-	rc = transport_init();
+	rc = app_transport_init();
 	if (rc != 0) {
 		/* Packets still go to the backlog; the transport retries on its own. */
 		LOG_ERR("transport init failed (%d)", rc);
 	}
-	windowing_init();
-	(void)pipeline_start();
-	(void)sampling_start();
+	app_job_queue_init();
+	(void)app_processing_start();
+	(void)app_sampling_start();
 	return 0;
 }

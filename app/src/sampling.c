@@ -18,12 +18,13 @@
 #include <zephyr/kernel.h>
 #include <zephyr/logging/log.h>
 
-#include "dsp/decimate.h"
-#include "model/ppg_encoder_model.h"
-#include "sample_cond.h"
+#include <ppgcomp/decimate.h>
+#include <ppgcomp/sample_cond.h>
+#include <ppg_encoder_model.h>
+
+#include "job_queue.h"
 #include "sampling.h"
 #include "stats.h"
-#include "windowing.h"
 
 LOG_MODULE_REGISTER(app_sampling, CONFIG_APP_LOG_LEVEL);
 
@@ -58,7 +59,7 @@ LOG_MODULE_REGISTER(app_sampling, CONFIG_APP_LOG_LEVEL);
 static const struct device *const ppg_dev = DEVICE_DT_GET(PPG_NODE);
 
 static struct ppg_decim decim;
-static struct app_sample_cond cond;
+static struct ppg_sample_cond cond;
 static K_TIMER_DEFINE(sample_timer, NULL, NULL);
 
 K_THREAD_STACK_DEFINE(sampling_stack, CONFIG_APP_SAMPLING_STACK_SIZE);
@@ -116,7 +117,7 @@ static void sampling_thread(void *p1, void *p2, void *p3)
 	if (!device_is_ready(ppg_dev)) {
 		LOG_ERR("PPG sensor %s not ready", ppg_dev->name);
 		app_stats_inc(APP_STAT_SENSOR_ERRORS);
-		windowing_finish(-ENODEV);
+		app_job_queue_finish(-ENODEV);
 		return;
 	}
 
@@ -125,10 +126,10 @@ static void sampling_thread(void *p1, void *p2, void *p3)
 	if (factor < 0 || ppg_decim_init(&decim, (uint32_t)factor) != 0) {
 		LOG_ERR("sensor rate %u Hz is not a multiple of %u Hz (1..%u x)", rate,
 			PPG_MODEL_SAMPLE_RATE_HZ, PPG_DECIM_MAX_FACTOR);
-		windowing_finish(-EINVAL);
+		app_job_queue_finish(-EINVAL);
 		return;
 	}
-	app_sample_cond_init(&cond, sensor_full_scale());
+	ppg_sample_cond_init(&cond, sensor_full_scale());
 	LOG_INF("sensor %s at %u Hz, decimation %d, full scale %d, hop %d", ppg_dev->name, rate,
 		factor, cond.full_scale, CONFIG_APP_ENCODE_HOP_SAMPLES);
 
@@ -151,7 +152,7 @@ static void sampling_thread(void *p1, void *p2, void *p3)
 			if (rc == -ENODATA && IS_ENABLED(CONFIG_APP_EXIT_AT_REPLAY_END)) {
 				k_timer_stop(&sample_timer);
 				LOG_INF("sensor stream ended");
-				windowing_finish(0);
+				app_job_queue_finish(0);
 				return;
 			}
 			if (rc == -EAGAIN) {
@@ -170,16 +171,16 @@ static void sampling_thread(void *p1, void *p2, void *p3)
 			} else if (cond.error_run != 0U) {
 				LOG_INF("sensor recovered after %u failed reads", cond.error_run);
 			}
-			group_marks |= app_sample_cond_apply(&cond, rc, raw, &s);
+			group_marks |= ppg_sample_cond_apply(&cond, rc, raw, &s);
 			if (ppg_decim_push(&decim, s, &out)) {
-				windowing_push(out, group_marks);
+				app_job_queue_push(out, group_marks);
 				group_marks = 0U;
 			}
 		}
 	}
 }
 
-int sampling_start(void)
+int app_sampling_start(void)
 {
 	k_thread_create(&sampling_thread_data, sampling_stack,
 			K_THREAD_STACK_SIZEOF(sampling_stack), sampling_thread, NULL, NULL, NULL,

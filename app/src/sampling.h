@@ -10,6 +10,6 @@
 #define APP_SAMPLING_H_
 
 /** Start the sampling thread (reads the devicetree-chosen `ppg,sensor`). */
-int sampling_start(void);
+int app_sampling_start(void);
 
 #endif /* APP_SAMPLING_H_ */

@@ -39,9 +39,9 @@ void app_stats_set_inference_us(uint32_t us)
 
 void app_stats_snapshot(struct ppg_stats *out)
 {
-	struct transport_counters tc;
+	struct app_transport_counters tc;
 
-	transport_get_counters(&tc);
+	app_transport_get_counters(&tc);
 	out->windows = app_stats_get(APP_STAT_WINDOWS);
 	out->sent = tc.sent;
 	out->dropped = tc.dropped + app_stats_get(APP_STAT_LOST_WINDOWS);
@@ -64,12 +64,4 @@ int app_stats_format(char *buf, size_t len)
 			st.last_inference_us, st.quality_faults,
 			app_stats_get(APP_STAT_ENCODER_ERRORS), app_stats_get(APP_STAT_TX_BUSY),
 			app_stats_get(APP_STAT_DISCONNECTS));
-}
-
-void app_stats_log(void)
-{
-	char line[192];
-
-	(void)app_stats_format(line, sizeof(line));
-	LOG_INF("%s", line);
 }

@@ -11,10 +11,10 @@
 
 #include <stdint.h>
 
-#include "packet/packet.h"
+#include <ppgcomp/packet.h>
 
 enum app_stat {
-	/** Windows produced by the windowing (encoder runs due). */
+	/** Windows produced by the job queue (encoder runs due). */
 	APP_STAT_WINDOWS,
 	/** Windows lost before the transport (encoder failure, encoder queue full). */
 	APP_STAT_LOST_WINDOWS,
@@ -37,9 +37,6 @@ void app_stats_set_inference_us(uint32_t us);
 
 /** The 7-field stats record: local counters merged with the transport's sent/dropped/depth. */
 void app_stats_snapshot(struct ppg_stats *out);
-
-/** Log every counter (at the end of a replay, or on demand). */
-void app_stats_log(void);
 
 /** One-line summary, e.g. for a `#` comment of the native_sim output. */
 int app_stats_format(char *buf, size_t len);

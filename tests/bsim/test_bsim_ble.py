@@ -29,9 +29,9 @@ from pathlib import Path
 
 import pytest
 
-from ppgcomp.packet import Flag, parse_hex_line, parse_packet
+from ppgcomp.protocol.packet import Flag, parse_hex_line, parse_packet
 from ppgcomp.receiver import cli as receive_cli
-from ppgcomp.receiver import make_replay
+from ppgcomp.replay import make_replay
 
 REPO = Path(__file__).resolve().parents[2]
 APP = REPO / "app"

@@ -14,32 +14,32 @@
 
 #include <stdint.h>
 
-#include "packet/packet.h"
+#include <ppgcomp/packet.h>
 
-struct transport_counters {
+struct app_transport_counters {
 	uint32_t sent;
 	uint32_t dropped;
 	uint32_t backlog_depth;
 };
 
-int transport_init(void);
+int app_transport_init(void);
 
 /** Submit one live packet (from the processing thread). Never blocks for long, never loses it
  *  except by backlog overflow. */
-void transport_submit(const uint8_t pkt[PPG_PKT_LEN]);
+void app_transport_submit(const uint8_t pkt[PPG_PKT_LEN]);
 
 /** A window was processed: the stats changed (BLE: notify the stats characteristic). */
-void transport_stats_changed(void);
+void app_transport_stats_changed(void);
 
 /** Send what can be sent now (end of a replay). */
-void transport_flush(void);
+void app_transport_flush(void);
 
 /** A `#` comment line in the native_sim output (no-op on BLE). */
-void transport_comment(const char *text);
+void app_transport_comment(const char *text);
 
 /** Close the output (native_sim, before exit). */
-void transport_close(void);
+void app_transport_close(void);
 
-void transport_get_counters(struct transport_counters *c);
+void app_transport_get_counters(struct app_transport_counters *c);
 
 #endif /* APP_TRANSPORT_H_ */

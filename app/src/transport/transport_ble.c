@@ -48,11 +48,12 @@
 #include <app_version.h>
 #endif
 
-#include "backlog/backlog.h"
-#include "model/ppg_encoder_model.h"
+#include <ppgcomp/backlog.h>
+#include <ppgcomp/tx_queue.h>
+#include <ppg_encoder_model.h>
+
 #include "stats.h"
 #include "transport.h"
-#include "tx_queue.h"
 
 LOG_MODULE_REGISTER(app_ble, CONFIG_APP_LOG_LEVEL);
 
@@ -88,7 +89,7 @@ BUILD_ASSERT((uint64_t)CONFIG_APP_BACKLOG_PACKETS * CONFIG_APP_ENCODE_HOP_SAMPLE
 	     "CONFIG_APP_BACKLOG_PACKETS holds less than 15 min of packets at this hop");
 
 PPG_BACKLOG_DEFINE(ble_backlog, CONFIG_APP_BACKLOG_PACKETS);
-static struct app_txq txq;
+static struct ppg_txq txq;
 static bool tx_busy; /* in a run of "no TX buffer" refusals */
 /* Completions not yet confirmed to the queue, and the uptime (ms) of the latest. */
 static uint32_t done_n;
@@ -231,7 +232,7 @@ static int ble_send(void *ctx, const uint8_t pkt[PPG_PKT_LEN])
 	} else if (rc != 0) {
 		LOG_DBG("notify refused (%d)", rc);
 	}
-	return rc == 0 ? APP_TXQ_IN_FLIGHT : rc;
+	return rc == 0 ? PPG_TXQ_IN_FLIGHT : rc;
 }
 
 static void notify_stats(void)
@@ -279,26 +280,26 @@ static void tx_work_handler(struct k_work *work)
 		update_grace(current_conn);
 	}
 	if (age >= ((link_lost && link_terminated) ? terminate_grace_ms : grace_ms)) {
-		app_txq_confirm(&txq, done_n);
+		ppg_txq_confirm(&txq, done_n);
 		done_n = 0U;
 	}
 	if (link_lost) {
 		link_lost = false;
 		done_n = 0U;
-		(void)app_txq_requeue(&txq);
+		(void)ppg_txq_requeue(&txq);
 	}
 	while (k_msgq_get(&live_q, pkt, K_NO_WAIT) == 0) {
-		if (app_txq_submit(&txq, pkt) == APP_TXQ_QUEUED_DROPPED) {
+		if (ppg_txq_submit(&txq, pkt) == PPG_TXQ_QUEUED_DROPPED) {
 			LOG_WRN("backlog full: oldest packet dropped (%u so far)",
-				app_txq_dropped(&txq));
+				ppg_txq_dropped(&txq));
 		}
 	}
-	(void)app_txq_drain(&txq);
+	(void)ppg_txq_drain(&txq);
 
 	if (atomic_cas(&stats_dirty, 1, 0)) {
 		notify_stats();
 	}
-	if (app_txq_depth(&txq) > app_txq_in_flight(&txq) && current_conn != NULL) {
+	if (ppg_txq_depth(&txq) > ppg_txq_in_flight(&txq) && current_conn != NULL) {
 		k_work_reschedule(&retry_work, K_MSEC(CONFIG_APP_BLE_RETRY_MS));
 	} else if (done_n > 0U) {
 		/* Confirm the completions when the grace period is over. */
@@ -361,7 +362,7 @@ static void disconnected(struct bt_conn *conn, uint8_t reason)
 	link_lost_ms = k_uptime_get_32();
 	k_work_submit(&tx_work);
 	app_stats_inc(APP_STAT_DISCONNECTS);
-	LOG_WRN("disconnected (0x%02x): %u packets in the backlog", reason, app_txq_depth(&txq));
+	LOG_WRN("disconnected (0x%02x): %u packets in the backlog", reason, ppg_txq_depth(&txq));
 }
 
 static void recycled(void)
@@ -401,12 +402,12 @@ static struct bt_conn_auth_info_cb auth_info_cb = {
 	.pairing_failed = pairing_failed,
 };
 
-int transport_init(void)
+int app_transport_init(void)
 {
 	int rc;
 
 	(void)PPG_BACKLOG_INIT(ble_backlog);
-	(void)app_txq_init(&txq, &ble_backlog, ble_send, NULL);
+	(void)ppg_txq_init(&txq, &ble_backlog, ble_send, NULL);
 
 	rc = bt_enable(NULL);
 	if (rc != 0) {
@@ -424,7 +425,7 @@ int transport_init(void)
 	return 0;
 }
 
-void transport_submit(const uint8_t pkt[PPG_PKT_LEN])
+void app_transport_submit(const uint8_t pkt[PPG_PKT_LEN])
 {
 	if (k_msgq_put(&live_q, pkt, K_MSEC(1000)) != 0) {
 		/* The system workqueue is stuck: keep going, the window is lost (counted). */
@@ -435,29 +436,29 @@ void transport_submit(const uint8_t pkt[PPG_PKT_LEN])
 	k_work_submit(&tx_work);
 }
 
-void transport_stats_changed(void)
+void app_transport_stats_changed(void)
 {
 	atomic_set(&stats_dirty, 1);
 	k_work_submit(&tx_work);
 }
 
-void transport_flush(void)
+void app_transport_flush(void)
 {
 	k_work_submit(&tx_work);
 }
 
-void transport_comment(const char *text)
+void app_transport_comment(const char *text)
 {
 	ARG_UNUSED(text);
 }
 
-void transport_close(void)
+void app_transport_close(void)
 {
 }
 
-void transport_get_counters(struct transport_counters *c)
+void app_transport_get_counters(struct app_transport_counters *c)
 {
 	c->sent = txq.sent;
-	c->dropped = app_txq_dropped(&txq);
-	c->backlog_depth = app_txq_depth(&txq);
+	c->dropped = ppg_txq_dropped(&txq);
+	c->backlog_depth = ppg_txq_depth(&txq);
 }

@@ -19,11 +19,12 @@
 #include "cmdline.h"
 #include "soc.h"
 
-#include "backlog/backlog.h"
+#include <ppgcomp/backlog.h>
+#include <ppgcomp/tx_queue.h>
+#include <ppg_encoder_model.h>
+
 #include "hexout_bottom.h"
-#include "model/ppg_encoder_model.h"
 #include "transport.h"
-#include "tx_queue.h"
 
 LOG_MODULE_REGISTER(app_hexout, CONFIG_APP_LOG_LEVEL);
 
@@ -31,7 +32,7 @@ static char *packets_out_path;
 static bool out_ok;
 
 PPG_BACKLOG_DEFINE(hex_backlog, CONFIG_APP_BACKLOG_PACKETS);
-static struct app_txq txq;
+static struct ppg_txq txq;
 
 static int hexout_send(void *ctx, const uint8_t pkt[PPG_PKT_LEN])
 {
@@ -44,12 +45,12 @@ static int hexout_send(void *ctx, const uint8_t pkt[PPG_PKT_LEN])
 	return app_hexout_bottom_write_line(line) == 0 ? 0 : -EIO;
 }
 
-int transport_init(void)
+int app_transport_init(void)
 {
 	char hdr[128];
 
 	(void)PPG_BACKLOG_INIT(hex_backlog);
-	(void)app_txq_init(&txq, &hex_backlog, hexout_send, NULL);
+	(void)ppg_txq_init(&txq, &hex_backlog, hexout_send, NULL);
 
 	if (app_hexout_bottom_open(packets_out_path) != 0) {
 		LOG_ERR("cannot open --packets-out=%s; packets kept in the backlog",
@@ -64,26 +65,26 @@ int transport_init(void)
 	return 0;
 }
 
-void transport_submit(const uint8_t pkt[PPG_PKT_LEN])
+void app_transport_submit(const uint8_t pkt[PPG_PKT_LEN])
 {
-	if (app_txq_submit(&txq, pkt) == APP_TXQ_QUEUED_DROPPED) {
-		LOG_WRN("backlog full: oldest packet dropped (%u so far)", app_txq_dropped(&txq));
+	if (ppg_txq_submit(&txq, pkt) == PPG_TXQ_QUEUED_DROPPED) {
+		LOG_WRN("backlog full: oldest packet dropped (%u so far)", ppg_txq_dropped(&txq));
 	}
 }
 
-void transport_stats_changed(void)
+void app_transport_stats_changed(void)
 {
 }
 
-void transport_flush(void)
+void app_transport_flush(void)
 {
-	(void)app_txq_drain(&txq);
-	if (app_txq_depth(&txq) > 0U) {
-		LOG_ERR("%u packets could not be written", app_txq_depth(&txq));
+	(void)ppg_txq_drain(&txq);
+	if (ppg_txq_depth(&txq) > 0U) {
+		LOG_ERR("%u packets could not be written", ppg_txq_depth(&txq));
 	}
 }
 
-void transport_comment(const char *text)
+void app_transport_comment(const char *text)
 {
 	char line[224];
 
@@ -93,17 +94,17 @@ void transport_comment(const char *text)
 	}
 }
 
-void transport_close(void)
+void app_transport_close(void)
 {
 	out_ok = false;
 	app_hexout_bottom_close();
 }
 
-void transport_get_counters(struct transport_counters *c)
+void app_transport_get_counters(struct app_transport_counters *c)
 {
 	c->sent = txq.sent;
-	c->dropped = app_txq_dropped(&txq);
-	c->backlog_depth = app_txq_depth(&txq);
+	c->dropped = ppg_txq_dropped(&txq);
+	c->backlog_depth = ppg_txq_depth(&txq);
 }
 
 static void hexout_cmdline_opts(void)

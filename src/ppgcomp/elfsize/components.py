@@ -39,11 +39,11 @@ DESCRIPTIONS: dict[str, str] = {
     KERNEL: "Zephyr kernel, arch, SoC, and subsystems (logging, IPC service, ...)",
     LIBC: "C library, libgcc and libstdc++ / C++ runtime",
     DRIVERS: "device drivers and HALs (nrfx, OpenAMP/libmetal)",
-    APP: "the application (app/src and any source no other rule claims)",
+    APP: "the application (app/src, this repository's lib/ and any source no other rule claims)",
     UNATTRIBUTED: "bytes no rule could attribute: strings, padding, stripped images",
 }
 
-# Names the exporter generates (see app/src/model/); prefixes also match, e.g. ppg_encoder_model_data_len.
+# Names the exporter generates (see lib/encoder_model/); prefixes also match, e.g. ppg_encoder_model_data_len.
 GENERATED_SYMBOLS: tuple[tuple[str, str], ...] = (
     ("ppg_encoder_model_data", MODEL),
     ("tflm_tensor_arena", ARENA),
@@ -60,6 +60,9 @@ PATH_RULES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"/subsys/bluetooth/|softdevice_controller|/mpsl/|/drivers/bluetooth/|mbedtls|tinycrypt|"
                 r"/modules/crypto/", _I), BLE_HOST),
     (re.compile(r"/drivers/|/modules/hal/|/hal_nordic/|/nrfx/|/open-amp/|/libmetal/|/subsys/ipc/", _I), DRIVERS),
+    # This repository's portable libraries (lib/<unit>/*.c) belong to the application, not to Zephyr's lib/
+    # (<zephyr>/lib/..., <modules>/lib/...), which the kernel rule below claims.
+    (re.compile(r"(?<!/zephyr)(?<!/modules)/lib/[^/]+/[^/]+\.c$"), APP),
     (re.compile(r"/kernel/|/arch/|/soc/|/subsys/|/lib/|/misc/|/boards/|/include/zephyr/|/zephyr/include/|"
                 r"isr_tables\.c|/zephyr/misc/|offsets\.c", _I), KERNEL),
 )

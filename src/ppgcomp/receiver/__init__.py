@@ -5,8 +5,12 @@
 * :mod:`~ppgcomp.receiver.ble`: GATT client loop (model check, pairing, reconnect with back-off).
 * :mod:`~ppgcomp.receiver.timeline`: the per-sample HR timeline, reference files and MAE.
 * :mod:`~ppgcomp.receiver.output`: CSV rows and plots.
-* :mod:`~ppgcomp.receiver.reference`: the Python reference of the firmware (replay files, packets, expected MAE).
-* :mod:`~ppgcomp.receiver.cli` / :mod:`~ppgcomp.receiver.make_replay`: scripts/receive.py and scripts/make_replay.py.
+* :mod:`~ppgcomp.receiver.stream`: the stream state: malformed packets counted, duplicates dropped, sequence
+  numbers followed (gaps, late backlog packets, restarts).
+* :mod:`~ppgcomp.receiver.cli`: the command line (``ppgcomp-receive``, scripts/receive.py).
+* :mod:`~ppgcomp.receiver.bench`: replay decoding throughput (``ppgcomp-bench-receive``).
+
+The replay files and reference packets the receiver is tested with come from :mod:`ppgcomp.replay`.
 
 Heavy imports (TensorFlow, bleak, matplotlib) happen inside the functions that need them, so bad command-line
 input is refused before any of them load.

@@ -1,4 +1,4 @@
-"""Command line of scripts/bench_receive.py: replay decoding throughput in packets per second."""
+"""Command line of ppgcomp-bench-receive (scripts/bench_receive.py): replay decoding throughput in packets per second."""
 
 from __future__ import annotations
 
@@ -11,12 +11,14 @@ from pathlib import Path
 
 import numpy as np
 
+from ppgcomp.constants import ARTIFACTS_DIR, DEVICE_DEFAULT_HOP
+
 log = logging.getLogger(__name__)
 
 
 def make_lines(n: int, tag: int, seed: int = 0) -> list[str]:
     """`n` native_sim lines with random int8 codes, seq 0..n-1 (wrapping), the given model tag."""
-    from ppgcomp.packet import SEQ_MODULUS, encode_packet, packet_to_hex
+    from ppgcomp.protocol.packet import SEQ_MODULUS, encode_packet, packet_to_hex
 
     codes = np.random.default_rng(seed).integers(-128, 128, size=(n, 16), dtype=np.int64)
     return [packet_to_hex(encode_packet(c, k % SEQ_MODULUS, tag)) + "\n" for k, c in enumerate(codes)]
@@ -42,11 +44,11 @@ def main(argv: list[str] | None = None) -> int:
         "sequence numbers, decode in batches (decoder + HR model), write CSV rows into memory.",
         epilog="The decoder load and one warm-up run (TensorFlow tracing) are not timed; the figure is the best "
         "of --repeat runs. Exit status: 0 ok, 1 below --require, 2 bad input.")
-    p.add_argument("--artifacts", type=Path, default=Path("artifacts"), metavar="DIR",
+    p.add_argument("--artifacts", type=Path, default=ARTIFACTS_DIR, metavar="DIR",
                    help="model artefacts (default: artifacts/)")
     p.add_argument("--packets", type=int, default=5000, help="packets per run (default 5000)")
     p.add_argument("--repeat", type=int, default=3, help="timed runs (default 3)")
-    p.add_argument("--hop", type=int, default=200, help="hop in samples (default 200)")
+    p.add_argument("--hop", type=int, default=DEVICE_DEFAULT_HOP, help=f"hop in samples (default {DEVICE_DEFAULT_HOP})")
     p.add_argument("--require", type=float, default=1000.0, metavar="PPS",
                    help="fail (exit 1) below this many packets/s (default 1000)")
     args = p.parse_args(argv)
@@ -58,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     if problem or args.packets < 1 or args.repeat < 1:
         print(f"{p.prog}: error: {problem or '--packets and --repeat must be >= 1'}", file=sys.stderr)
         return 2
-    from ppgcomp.decoding import CodeDecoder
+    from ppgcomp.training.decoding import CodeDecoder
 
     t0 = time.perf_counter()
     decoder = CodeDecoder.load(args.artifacts)

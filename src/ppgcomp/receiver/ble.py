@@ -15,8 +15,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from ppgcomp.packet import ModelInfo as DeviceModelInfo
-from ppgcomp.packet import RecordError, parse_model_info
+from ppgcomp.protocol.gatt import GattModelInfo, RecordError, parse_model_info
 from ppgcomp.receiver.session import ReceiverSession, Row
 
 log = logging.getLogger(__name__)
@@ -102,7 +101,7 @@ def looks_like_address(target: str) -> bool:
 
 
 def check_model(record: bytes | bytearray, expected_sha256: str, code_len: int, window_len: int,
-                rate_hz: int) -> DeviceModelInfo:
+                rate_hz: int) -> GattModelInfo:
     """Parse the model-info record and refuse a device whose model is not the local artefacts' model."""
     try:
         info = parse_model_info(bytes(record))
@@ -154,7 +153,7 @@ class BleReceiver:
         self.delays: list[float] = []  # every back-off delay waited, in order
         self.connections = 0  # links that got as far as subscribing
         self.pairings = 0
-        self.device_info: DeviceModelInfo | None = None
+        self.device_info: GattModelInfo | None = None
         self._new_data = asyncio.Event()
 
     # -- notifications ------------------------------------------------------------------------------

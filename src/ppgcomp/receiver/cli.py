@@ -1,4 +1,4 @@
-"""Command line of scripts/receive.py."""
+"""Command line of the receiver: `ppgcomp-receive` (also `python scripts/receive.py`)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,15 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from ppgcomp.receiver.session import DEFAULT_HOP, MAX_HOP
+from ppgcomp.constants import (
+    ARTIFACTS_DIR,
+    DECODER_FILE,
+    DEVICE_DEFAULT_HOP,
+    HR_MODEL_FILE,
+    MODEL_INFO_FILE,
+    TFLITE_FILE,
+)
+from ppgcomp.receiver.session import MAX_HOP
 
 if TYPE_CHECKING:
     from ppgcomp.receiver.ble import ClientFactory
@@ -63,10 +71,10 @@ def build_parser() -> argparse.ArgumentParser:
     src.add_argument("--ble", metavar="NAME|ADDRESS", help="scan for this device name or address and connect")
     src.add_argument("--replay", type=Path, metavar="FILE",
                      help="a native_sim packet file: one hex packet per line, '#' comments and blank lines ignored")
-    p.add_argument("--artifacts", type=Path, default=Path("artifacts"), metavar="DIR",
+    p.add_argument("--artifacts", type=Path, default=ARTIFACTS_DIR, metavar="DIR",
                    help="model artefacts from train_export.py (default: artifacts/)")
     p.add_argument("--hop", type=_hop, default=None, metavar="SAMPLES",
-                   help=f"encoder hop in 25 Hz samples (default {DEFAULT_HOP}, the device's 8 s default); must "
+                   help=f"encoder hop in 25 Hz samples (default {DEVICE_DEFAULT_HOP}, the device's 8 s default); must "
                    "match the firmware's APP_ENCODE_HOP_SAMPLES. With --ble the device's model-info hop is used "
                    "(a different --hop is overridden with a warning); with --replay and no --hop, a 'hop=N' in the "
                    "file's '#' header (native_sim and make_replay.py write one) is used")
@@ -89,17 +97,13 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-# The names ppgcomp.decoding loads (tests/test_receive_replay.py checks they agree); repeated here so that a
-# missing file is reported before TensorFlow is imported.
-MODEL_INFO, DECODER_FILE, HR_MODEL_FILE, TFLITE_FILE = ("model_info.json", "decoder.keras", "hr_model.keras",
-                                                        "encoder_int8.tflite")
 
 
 def check_artifacts(artifacts: Path, need_tflite: bool = False) -> str | None:
     """A one-line problem with the artefact folder, or None (cheap: no TensorFlow import)."""
     if not artifacts.is_dir():
         return f"{artifacts}: no such artefact folder; run scripts/train_export.py or pass --artifacts DIR"
-    names = [MODEL_INFO, DECODER_FILE, HR_MODEL_FILE] + ([TFLITE_FILE] if need_tflite else [])
+    names = [MODEL_INFO_FILE, DECODER_FILE, HR_MODEL_FILE] + ([TFLITE_FILE] if need_tflite else [])
     missing = [n for n in names if not (artifacts / n).is_file()]
     if missing:
         return f"{artifacts}: missing {', '.join(missing)}; run scripts/train_export.py or pass --artifacts DIR"
@@ -125,8 +129,8 @@ def _validate(args: argparse.Namespace) -> None:
 
 
 def _load_session(args: argparse.Namespace) -> ReceiverSession:
-    from ppgcomp.decoding import ArtifactError, CodeDecoder
     from ppgcomp.receiver.session import ReceiverSession
+    from ppgcomp.training.decoding import ArtifactError, CodeDecoder
 
     try:
         decoder = CodeDecoder.load(args.artifacts)
@@ -134,7 +138,7 @@ def _load_session(args: argparse.Namespace) -> ReceiverSession:
         raise UsageError(str(e)) from None
     except Exception as e:  # noqa: BLE001 - a corrupt Keras file raises anything; report it in one line
         raise UsageError(f"{args.artifacts}: cannot load the decoder ({type(e).__name__}: {e})") from None
-    return ReceiverSession(decoder, args.hop if args.hop is not None else DEFAULT_HOP)
+    return ReceiverSession(decoder, args.hop if args.hop is not None else DEVICE_DEFAULT_HOP)
 
 
 async def _run_ble(args: argparse.Namespace, session: ReceiverSession, sink, factory: ClientFactory | None,

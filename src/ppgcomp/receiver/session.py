@@ -1,7 +1,7 @@
 """Packets -> ordered windows -> HR rows: the receiver's core, shared by BLE and replay.
 
-Parsing, counting and sequence tracking are :class:`ppgcomp.packet.PacketStream`'s; decoding is
-:class:`ppgcomp.decoding.CodeDecoder`'s (the path the training report uses). This module only places each
+Parsing, counting and sequence tracking are :class:`ppgcomp.receiver.stream.PacketStream`'s; decoding is
+:class:`ppgcomp.training.decoding.CodeDecoder`'s (the path the training report uses). This module only places each
 accepted packet on the receiver's timeline (unwrapping u16 sequence numbers, continuing across a device
 restart) and turns decoded windows into rows. Packets are decoded in batches by :meth:`ReceiverSession.flush`.
 """
@@ -16,24 +16,22 @@ from typing import Protocol
 
 import numpy as np
 
-from ppgcomp.constants import CODE_LEN, MODEL_RATE_HZ, WINDOW_LEN
-from ppgcomp.packet import (
+from ppgcomp.constants import CODE_LEN, DEVICE_DEFAULT_HOP, MODEL_RATE_HZ, WINDOW_LEN
+from ppgcomp.protocol.packet import (
     PACKET_LEN,
     SEQ_MODULUS,
     UNRELIABLE,
     Flag,
     Packet,
     PacketError,
-    PacketStream,
-    StreamStats,
     parse_hex_line,
     split_ver_flags,
 )
+from ppgcomp.receiver.stream import PacketStream, StreamStats
 from ppgcomp.receiver.timeline import covered_len, covered_tail, trace, window_end_time_s
 
 log = logging.getLogger(__name__)
 
-DEFAULT_HOP = 200  # the firmware's default APP_ENCODE_HOP_SAMPLES (8 s at 25 Hz)
 MAX_HOP = SEQ_MODULUS - 1
 
 # Row flags: the packet's own flags (docs/protocol.md) ...
@@ -48,10 +46,10 @@ RESYNC = "resync"  # the device restarted its numbering
 
 
 class Decoder(Protocol):
-    """What the session needs of :class:`ppgcomp.decoding.CodeDecoder`."""
+    """What the session needs of :class:`ppgcomp.training.decoding.CodeDecoder`."""
 
     @property
-    def info(self): ...  # ppgcomp.decoding.ModelInfo: tag, window_len, sample_rate_hz, sha256 ...
+    def info(self): ...  # ppgcomp.training.decoding.ModelInfo: tag, window_len, sample_rate_hz, sha256 ...
 
     def decode(self, codes: np.ndarray, batch: int = 512) -> tuple[np.ndarray, np.ndarray]: ...
 
@@ -124,7 +122,7 @@ class ReceiverSession:
     :attr:`rows`; :meth:`ordered_rows` sorts them by window (late backlog packets in their place).
     """
 
-    def __init__(self, decoder: Decoder, hop: int = DEFAULT_HOP, reorder_window: int = 4096) -> None:
+    def __init__(self, decoder: Decoder, hop: int = DEVICE_DEFAULT_HOP, reorder_window: int = 4096) -> None:
         self.decoder = decoder
         info = decoder.info
         self.window_len = int(getattr(info, "window_len", WINDOW_LEN))

@@ -1,5 +1,5 @@
 /*
- * Encoder cost benchmark (issue 7): instructions per inference of the committed
+ * Encoder cost benchmark: instructions per inference of the committed
  * model through modules/tflm, under QEMU -icount (one instruction = 1 ns of
  * virtual time), and a bit-exact check of the codes against the golden vectors.
  *

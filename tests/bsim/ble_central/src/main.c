@@ -46,7 +46,7 @@
 #include "cmdline.h"
 #include "posix_native_task.h"
 
-#include "model/ppg_encoder_model.h"
+#include <ppg_encoder_model.h>
 
 LOG_MODULE_REGISTER(ppg_central, LOG_LEVEL_INF);
 

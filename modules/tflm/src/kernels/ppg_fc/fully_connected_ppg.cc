@@ -1,7 +1,7 @@
 /*
  * FULLY_CONNECTED registration for CONFIG_TFLM_KERNELS_PPG_FC: the model-specific
  * int8 kernel (ppg_fc_core.c, ppg_fc_dot8_dsp.S) over the weights the exporter
- * pre-interleaved (ppg_encoder_fc_interleaved.{h,c} in TFLM_MODEL_DIR).
+ * pre-interleaved (ppg_encoder_fc_interleaved.{h,c} of the model unit, lib/encoder_model).
  *
  * Prepare matches each FULLY_CONNECTED node with a generated layer: same shape,
  * input zero point, and FNV-1a hashes of the node's own int8 weights and int32 bias

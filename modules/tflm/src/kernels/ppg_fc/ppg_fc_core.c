@@ -1,7 +1,7 @@
 /*
  * Model-specific int8 FULLY_CONNECTED: portable core (see tflm_ppg_fc.h for the
  * weight layout). Plain C with no Zephyr or TFLM dependency, so that
- * tests/test_fc_kernel.py can compile it on the host; on Cortex-M with the DSP
+ * tests/modules/tflm/test_fc_kernel.py can compile it on the host; on Cortex-M with the DSP
  * extension the inner loop is ppg_fc_dot8_dsp.S.
  *
  * SPDX-License-Identifier: Apache-2.0

@@ -1,0 +1,87 @@
+"""Emitting what the firmware and the receiver need: model C source, Kconfig defaults and golden vectors."""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ppgcomp.constants import CODE_LEN, DETREND_HALF, MODEL_RATE_HZ, TRAIN_HOP, WARMUP_LEN, WINDOW_LEN
+from ppgcomp.export.cgen import GOLDEN_HEADER, MODEL_HEADER, MODEL_KCONFIG, MODEL_SOURCE, c_lines, provenance, render
+from ppgcomp.export.convert import TfliteModel
+from ppgcomp.training.models import ENCODER_UNITS
+
+log = logging.getLogger(__name__)
+
+# TFLite builtin op name -> MicroMutableOpResolver method suffix.
+RESOLVER_NAMES = {"FULLY_CONNECTED": "FullyConnected"}
+
+
+def encoder_macs() -> int:
+    dims = (WINDOW_LEN, *ENCODER_UNITS)
+    return int(sum(a * b for a, b in itertools.pairwise(dims)))
+
+
+@dataclass
+class GoldenVectors:
+    subject: str
+    sensor_rate_hz: int
+    raw: np.ndarray  # int32 at the sensor rate
+    decimated: np.ndarray  # int32 at 25 Hz
+    q: np.ndarray  # (n, 400) int8
+    codes: np.ndarray  # (n, 16) int8
+    hop: int
+
+
+def _common(model: TfliteModel, command: str) -> dict:
+    return provenance(command, model.sha256) | {"tag": f"{model.tag:02x}"}
+
+
+def emit_firmware_model(model: TfliteModel, arena_used: int, arena: int, out_dir: Path, command: str) -> list[Path]:
+    """Write ppg_encoder_model.{h,c} and Kconfig.model into `out_dir`."""
+    unknown = [op for op in model.ops if op not in RESOLVER_NAMES]
+    if unknown:
+        raise ValueError(f"no TFLM resolver name for ops {unknown}")
+    ctx = _common(model, command) | {
+        "rate": MODEL_RATE_HZ,
+        "window": WINDOW_LEN,
+        "warmup": WARMUP_LEN,
+        "hop": TRAIN_HOP,
+        "code_len": CODE_LEN,
+        "detrend_half": DETREND_HALF,
+        "input_scale": repr(float(np.float32(model.input_scale))),
+        "input_zero_point": model.input_zero_point,
+        "output_scale": repr(float(np.float32(model.output_scale))),
+        "output_zero_point": model.output_zero_point,
+        "sha256_bytes": ", ".join(f"0x{model.sha256[i:i + 2]}" for i in range(0, 64, 2)),
+        "ops": [RESOLVER_NAMES[op] for op in model.ops],
+        "arena": arena,
+        "arena_used": arena_used,
+        "macs": encoder_macs(),
+        "length": len(model.data),
+        "data_lines": c_lines(np.frombuffer(model.data, dtype=np.uint8), 16, "0x{:02x}"),
+    }
+    written = render((MODEL_HEADER, MODEL_SOURCE, MODEL_KCONFIG), ctx, out_dir)
+    log.info("emitted the firmware model into %s (%d bytes, tag 0x%02x)", out_dir, len(model.data), model.tag)
+    return written
+
+
+def emit_golden(model: TfliteModel, golden: GoldenVectors, out_dir: Path, command: str) -> Path:
+    ctx = _common(model, command) | {
+        "subject": golden.subject,
+        "sensor_rate": golden.sensor_rate_hz,
+        "raw_len": golden.raw.size,
+        "dec_len": golden.decimated.size,
+        "n": golden.q.shape[0],
+        "hop": golden.hop,
+        "window": WINDOW_LEN,
+        "code_len": CODE_LEN,
+        "raw_lines": c_lines(golden.raw, 8, "{:d}"),
+        "dec_lines": c_lines(golden.decimated, 8, "{:d}"),
+        "q_lines": [c_lines(w, 16, "{:d}") for w in golden.q],
+        "code_lines": [", ".join(str(int(c)) for c in row) for row in golden.codes],
+    }
+    return render((GOLDEN_HEADER,), ctx, out_dir)[0]

@@ -1,0 +1,131 @@
+"""Bit-exactness checks: TFLM's Python runtime vs TFLite vs the Keras QAT model, and the TFLM arena size."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+from tflite_micro.python.tflite_micro import runtime as tflm_runtime
+
+from ppgcomp.dsp.preprocess import int8_to_float
+from ppgcomp.export.convert import TfliteModel
+from ppgcomp.tfenv import keras, tf
+
+log = logging.getLogger(__name__)
+
+ARENA_MARGIN_BYTES = 512  # the device's 32-bit pointers need less than the 64-bit host; keep a margin anyway
+ARENA_ALIGN = 16
+
+
+@dataclass
+class Verification:
+    windows: int
+    tflm_vs_tflite_mismatched_codes: int
+    tflm_vs_tflite_mismatched_windows: int
+    keras_max_lsb: int
+    keras_mismatched_codes: int
+    arena_used_bytes: int
+    arena_bytes: int
+
+
+def tflite_codes(model: TfliteModel, q: np.ndarray) -> np.ndarray:
+    """TFLite's reference kernels (no XNNPACK: it differs by 1 LSB)."""
+    interp = tf.lite.Interpreter(
+        model_content=model.data,
+        experimental_op_resolver_type=tf.lite.experimental.OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES,
+    )
+    interp.allocate_tensors()
+    i_idx, o_idx = interp.get_input_details()[0]["index"], interp.get_output_details()[0]["index"]
+    out = np.empty((q.shape[0], interp.get_output_details()[0]["shape"][-1]), dtype=np.int8)
+    for k in range(q.shape[0]):
+        interp.set_tensor(i_idx, q[k : k + 1].astype(np.int8))
+        interp.invoke()
+        out[k] = interp.get_tensor(o_idx)[0]
+    return out
+
+
+def _tflm_interpreter(model: TfliteModel, arena_size: int | None = None):
+    return tflm_runtime.Interpreter.from_bytes(model.data, arena_size=arena_size)
+
+
+def tflm_codes(model: TfliteModel, q: np.ndarray) -> np.ndarray:
+    """TFLite Micro's Python runtime, the same kernels the firmware's reference build runs."""
+    interp = _tflm_interpreter(model)
+    out = []
+    for k in range(q.shape[0]):
+        interp.set_input(q[k : k + 1].astype(np.int8), 0)
+        interp.invoke()
+        out.append(np.array(interp.get_output(0)[0], dtype=np.int8))
+    return np.stack(out) if out else np.zeros((0, 16), np.int8)
+
+
+def keras_codes(model: TfliteModel, qat_encoder: keras.Model, q: np.ndarray) -> np.ndarray:
+    """The QAT model's float output quantized with the TFLite output parameters."""
+    y = np.asarray(qat_encoder.predict(int8_to_float(q), batch_size=256, verbose=0))
+    codes = np.round(y / model.output_scale) + model.output_zero_point
+    return np.clip(codes, -128, 127).astype(np.int8)
+
+
+@contextlib.contextmanager
+def _quiet_stderr() -> Iterator[None]:
+    """Silence TFLM's C-level allocation-failure messages while probing arena sizes."""
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def measure_arena(model: TfliteModel, probe: np.ndarray) -> int:
+    """Smallest arena (bytes) with which TFLM allocates and invokes the model, by bisection."""
+
+    def works(size: int) -> bool:
+        try:
+            interp = _tflm_interpreter(model, size)
+            interp.set_input(probe[None, :].astype(np.int8), 0)
+            interp.invoke()
+            return True
+        except (RuntimeError, ValueError):
+            return False
+
+    lo, hi = 0, 1024
+    with _quiet_stderr():
+        while not works(hi):
+            lo, hi = hi, hi * 2
+            if hi > 1 << 24:
+                raise RuntimeError("TFLM could not allocate the model in 16 MiB")
+        while hi - lo > 16:
+            mid = (lo + hi) // 2
+            lo, hi = (lo, mid) if works(mid) else (mid, hi)
+    return hi
+
+
+def verify(model: TfliteModel, qat_encoder: keras.Model, q: np.ndarray) -> tuple[Verification, np.ndarray]:
+    """Run all three on `q` (int8 windows); returns the figures and the TFLM codes."""
+    log.info("verifying on %d windows: TFLite vs TFLM vs Keras QAT", q.shape[0])
+    lite = tflite_codes(model, q)
+    micro = tflm_codes(model, q)
+    kq = keras_codes(model, qat_encoder, q)
+    diff = lite.astype(int) != micro.astype(int)
+    lsb = np.abs(kq.astype(int) - lite.astype(int))
+    used = measure_arena(model, q[0])
+    arena = ((used + ARENA_MARGIN_BYTES + ARENA_ALIGN - 1) // ARENA_ALIGN) * ARENA_ALIGN
+    v = Verification(
+        windows=int(q.shape[0]),
+        tflm_vs_tflite_mismatched_codes=int(diff.sum()),
+        tflm_vs_tflite_mismatched_windows=int(diff.any(axis=1).sum()),
+        keras_max_lsb=int(lsb.max()) if lsb.size else 0,
+        keras_mismatched_codes=int((lsb > 0).sum()),
+        arena_used_bytes=int(used),
+        arena_bytes=int(arena),
+    )
+    log.info("TFLM vs TFLite: %d differing codes; Keras QAT max %d LSB; TFLM arena %d bytes used",
+             v.tflm_vs_tflite_mismatched_codes, v.keras_max_lsb, v.arena_used_bytes)
+    return v, micro
