@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from ppgcomp.constants import REPO_ROOT, REPORT_JSON_FILE
-from ppgcomp.training.cli import child_command
+from ppgcomp.training.distributed import child_command
 
 
 def main(argv: list[str] | None = None) -> int:

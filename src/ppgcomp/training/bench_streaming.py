@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 from ppgcomp.constants import ARTIFACTS_DIR, REPO_ROOT, REPORT_JSON_FILE
-from ppgcomp.training.cli import child_command
+from ppgcomp.training.distributed import child_command
 
 GROWTH_TARGET = 0.10
 

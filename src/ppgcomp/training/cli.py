@@ -174,10 +174,5 @@ def _without_workers(argv: list[str]) -> list[str]:
     return out
 
 
-def child_command() -> list[str]:
-    """The command that runs this command line in a child process (local workers, the benchmarks)."""
-    return [sys.executable, "-m", "ppgcomp.training.cli"]
-
-
 if __name__ == "__main__":
     sys.exit(main())

@@ -242,14 +242,18 @@ def free_ports(n: int) -> list[int]:
             s.close()
 
 
+def child_command() -> list[str]:
+    """The command that runs train_export's command line (ppgcomp.training.cli) in a child process: the local
+    workers, and the benchmarks."""
+    return [sys.executable, "-m", "ppgcomp.training.cli"]
+
+
 def launch_local(n: int, child_argv: list[str], prog: str, command: str = "") -> int:
     """Start n local workers (`python -m ppgcomp.training.cli child_argv` with TF_CONFIG) and wait for them.
 
     Returns the chief's exit status when every worker succeeds; otherwise stops the others and returns the first
     failing worker's status (2 for bad input) or EXIT_WORKER_FAILED, after one line on stderr.
     """
-    from ppgcomp.training.cli import child_command
-
     ports = free_ports(n)
     cluster = {"worker": [f"localhost:{p}" for p in ports]}
     threads = max(1, (os.cpu_count() or 1) // n)

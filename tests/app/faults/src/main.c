@@ -9,25 +9,26 @@
  *  - sensor read errors: the last good sample is repeated, the sample is marked GAP, the error
  *    is counted, and the window's packet gets the GAP flag (a quality fault);
  *  - saturated and flat windows get their flags;
- *  - the backlog: link down, overflow (counted drops), in-order drain with the BACKLOG flag,
- *    "no TX buffer" (-ENOMEM) in the middle of a drain, via a mock transport.
+ *  - the backlog as the app reports it (stats: depth, counted drops) through the transport
+ *    interface, with a mock transport over lib/tx_queue. The send policy itself (order, BACKLOG
+ *    flag, refusals, in-flight confirm and requeue) is tested in tests/lib/tx_queue, and the
+ *    conditioning of a single read in tests/lib/sample_cond.
  */
 
 #include <errno.h>
-#include <string.h>
 
 #include <zephyr/ztest.h>
 
 #include <ppgcomp/decimate.h>
 #include <ppgcomp/packet.h>
 #include <ppgcomp/sample_cond.h>
-#include <ppgcomp/tx_queue.h>
 #include <ppgcomp/window_cfg.h>
 #include <ppg_encoder_model.h>
 
 #include "mock_transport.h"
 #include "quality.h"
 #include "stats.h"
+#include "transport/transport.h"
 
 #define FULL_SCALE 524287
 
@@ -75,26 +76,6 @@ static uint8_t first_window_flags(struct ppg_sample_cond *c, uint32_t fail_at, u
 	}
 	ztest_test_fail();
 	return 0xFF;
-}
-
-ZTEST(app_faults, test_sensor_error_fills_last_good)
-{
-	struct ppg_sample_cond c;
-	int32_t out;
-
-	ppg_sample_cond_init(&c, FULL_SCALE);
-	zassert_equal(ppg_sample_cond_apply(&c, 0, 1234, &out), 0U);
-	zassert_equal(out, 1234);
-	zassert_equal(ppg_sample_cond_apply(&c, -EIO, 9999, &out), PPG_WIN_MARK_GAP);
-	zassert_equal(out, 1234, "a failed read repeats the last good sample");
-	zassert_equal(ppg_sample_cond_apply(&c, -EIO, 0, &out), PPG_WIN_MARK_GAP);
-	zassert_equal(out, 1234);
-	zassert_equal(c.read_errors, 2U);
-	zassert_equal(c.error_run, 2U);
-	zassert_equal(ppg_sample_cond_apply(&c, 0, 1300, &out), 0U);
-	zassert_equal(c.error_run, 0U, "recovered");
-	zassert_equal(ppg_sample_cond_apply(&c, 0, FULL_SCALE, &out), PPG_WIN_MARK_SATURATED);
-	zassert_equal(c.saturated, 1U);
 }
 
 ZTEST(app_faults, test_sensor_errors_set_gap_flag)
@@ -162,209 +143,33 @@ ZTEST(app_faults, test_flat_window)
 	zassert_equal(flags, PPG_PKT_FLAG_FLAT);
 }
 
-static void make_packet(uint8_t pkt[PPG_PKT_LEN], uint16_t seq)
+ZTEST(app_faults, test_backlog_in_app_stats)
 {
-	int8_t codes[PPG_PKT_CODE_LEN];
-
-	for (size_t i = 0; i < PPG_PKT_CODE_LEN; i++) {
-		codes[i] = (int8_t)(seq + i);
-	}
-	zassert_equal(ppg_packet_encode(pkt, 0U, PPG_MODEL_TAG, seq, codes), (int)PPG_PKT_LEN);
-}
-
-static struct ppg_packet sent_packet(size_t i)
-{
-	struct ppg_packet p;
-
-	zassert_ok(ppg_packet_decode(mock_link.sent[i], PPG_PKT_LEN, PPG_MODEL_TAG, &p));
-	return p;
-}
-
-ZTEST(app_faults, test_live_send)
-{
-	uint8_t pkt[PPG_PKT_LEN];
-
-	mock_transport_reset();
-	make_packet(pkt, 0);
-	zassert_equal(ppg_txq_submit(&mock_txq, pkt), PPG_TXQ_SENT);
-	zassert_equal(mock_link.n_sent, 1U);
-	zassert_equal(sent_packet(0).flags, 0U, "a live packet has no BACKLOG flag");
-}
-
-ZTEST(app_faults, test_backlog_overflow_counts_and_drains_in_order)
-{
-	const uint16_t n = MOCK_RING_CAP + 5U;
-	uint8_t pkt[PPG_PKT_LEN];
+	const uint32_t n = MOCK_RING_CAP + 5U;
+	const uint8_t pkt[PPG_PKT_LEN] = {0};
 	struct ppg_stats st;
+	uint32_t dropped_before;
 
+	/* The send policy itself is tested in tests/lib/tx_queue; here, what the app reports. */
 	mock_transport_reset();
-	mock_link.fail_with = -ENOTCONN; /* disconnected */
-	for (uint16_t s = 0; s < n; s++) {
-		make_packet(pkt, s);
-		zassert_true(ppg_txq_submit(&mock_txq, pkt) > 0, "kept, not sent");
-	}
-	zassert_equal(mock_link.n_sent, 0U);
-	zassert_equal(ppg_txq_depth(&mock_txq), MOCK_RING_CAP);
-	zassert_equal(ppg_txq_dropped(&mock_txq), n - MOCK_RING_CAP, "overflow is counted");
+	app_stats_snapshot(&st);
+	dropped_before = st.dropped;
 
+	mock_link.fail_with = -ENOTCONN; /* disconnected: the ring overflows */
+	for (uint32_t s = 0; s < n; s++) {
+		app_transport_submit(pkt);
+	}
 	app_stats_snapshot(&st);
 	zassert_equal(st.backlog_depth, MOCK_RING_CAP);
-	zassert_true(st.dropped >= n - MOCK_RING_CAP);
+	zassert_equal(st.dropped, dropped_before + n - MOCK_RING_CAP, "overflow drops are counted");
 
-	/* Reconnect: the oldest kept packet first, each with the BACKLOG flag. */
+	/* Reconnect and flush: the ring is sent, the drops stay counted. */
 	mock_link.fail_with = 0;
-	zassert_equal(ppg_txq_drain(&mock_txq), (int)MOCK_RING_CAP);
-	zassert_equal(mock_link.n_sent, MOCK_RING_CAP);
-	for (size_t i = 0; i < MOCK_RING_CAP; i++) {
-		struct ppg_packet p = sent_packet(i);
-
-		zassert_equal(p.seq, n - MOCK_RING_CAP + i, "in order");
-		zassert_equal(p.flags, PPG_PKT_FLAG_BACKLOG);
-		zassert_equal(p.codes[0], (int8_t)p.seq);
-	}
-	zassert_equal(ppg_txq_depth(&mock_txq), 0U);
-
-	/* Back to live. */
-	make_packet(pkt, n);
-	zassert_equal(ppg_txq_submit(&mock_txq, pkt), PPG_TXQ_SENT);
-	zassert_equal(sent_packet(MOCK_RING_CAP).flags, 0U);
-}
-
-ZTEST(app_faults, test_no_tx_buffer_mid_drain_loses_nothing)
-{
-	uint8_t pkt[PPG_PKT_LEN];
-	uint16_t seq = 0;
-
-	mock_transport_reset();
-	mock_link.fail_with = -ENOTCONN;
-	for (; seq < 6U; seq++) {
-		make_packet(pkt, seq);
-		(void)ppg_txq_submit(&mock_txq, pkt);
-	}
-	/* Link up, but only 2 TX buffers: the drain stops at -ENOMEM, nothing is popped early. */
-	mock_link.fail_with = 0;
-	mock_link.budget = 2;
-	zassert_equal(ppg_txq_drain(&mock_txq), 2);
-	zassert_equal(mock_txq.last_err, -ENOMEM);
-	zassert_equal(ppg_txq_depth(&mock_txq), 4U);
-
-	/* A new packet queues behind the backlog (order kept) while no buffer is free. */
-	make_packet(pkt, seq++);
-	zassert_equal(ppg_txq_submit(&mock_txq, pkt), PPG_TXQ_QUEUED);
-	zassert_equal(ppg_txq_depth(&mock_txq), 5U);
-
-	/* Buffers free again. */
-	mock_link.budget = -1;
-	zassert_equal(ppg_txq_drain(&mock_txq), 5);
-	zassert_equal(mock_link.n_sent, 7U);
-	for (size_t i = 0; i < mock_link.n_sent; i++) {
-		struct ppg_packet p = sent_packet(i);
-
-		zassert_equal(p.seq, i, "packet %zu out of order", i);
-		zassert_equal(p.flags, PPG_PKT_FLAG_BACKLOG);
-	}
-	zassert_equal(ppg_txq_dropped(&mock_txq), 0U, "nothing lost without overflow");
-}
-
-ZTEST(app_faults, test_in_flight_kept_until_confirmed)
-{
-	uint8_t pkt[PPG_PKT_LEN];
-
-	mock_transport_reset();
-	mock_link.in_flight = true;
-	for (uint16_t s = 0; s < 3U; s++) {
-		make_packet(pkt, s);
-		zassert_equal(ppg_txq_submit(&mock_txq, pkt), PPG_TXQ_SENT, "sent live");
-	}
-	zassert_equal(mock_link.n_sent, 3U);
-	zassert_equal(ppg_txq_in_flight(&mock_txq), 3U);
-	zassert_equal(ppg_txq_depth(&mock_txq), 3U, "kept in the ring until confirmed");
-	zassert_equal(mock_txq.sent, 0U);
-
-	/* Nothing pending: draining sends nothing again. */
-	zassert_equal(ppg_txq_drain(&mock_txq), 0);
-
-	ppg_txq_confirm(&mock_txq, 2U);
-	zassert_equal(ppg_txq_depth(&mock_txq), 1U);
-	zassert_equal(ppg_txq_in_flight(&mock_txq), 1U);
-	zassert_equal(mock_txq.sent, 2U);
-
-	/* A stale confirmation beyond what is in flight is ignored. */
-	ppg_txq_confirm(&mock_txq, 5U);
-	zassert_equal(ppg_txq_depth(&mock_txq), 0U);
-	zassert_equal(mock_txq.sent, 3U);
-	zassert_equal(ppg_txq_dropped(&mock_txq), 0U);
-}
-
-ZTEST(app_faults, test_disconnect_mid_burst_resends_in_flight)
-{
-	uint8_t pkt[PPG_PKT_LEN];
-	uint16_t seq;
-
-	mock_transport_reset();
-	mock_link.in_flight = true;
-	mock_link.fail_with = -ENOTCONN;
-	for (seq = 0; seq < 6U; seq++) {
-		make_packet(pkt, seq);
-		(void)ppg_txq_submit(&mock_txq, pkt);
-	}
-	/* Reconnect: 3 TX buffers; 1 delivered, then the link drops with 2 still queued. */
-	mock_link.fail_with = 0;
-	mock_link.budget = 3;
-	zassert_equal(ppg_txq_drain(&mock_txq), 3);
-	ppg_txq_confirm(&mock_txq, 1U);
-	zassert_equal(ppg_txq_requeue(&mock_txq), 2U, "two were in flight");
-	zassert_equal(ppg_txq_in_flight(&mock_txq), 0U);
-	zassert_equal(ppg_txq_depth(&mock_txq), 5U, "nothing lost");
-
-	/* A live packet while the backlog waits goes behind it. */
-	mock_link.fail_with = -ENOTCONN;
-	make_packet(pkt, seq++);
-	zassert_equal(ppg_txq_submit(&mock_txq, pkt), PPG_TXQ_QUEUED);
-
-	/* Next connection: seq 1.. resent in order with the BACKLOG flag, then live again. */
-	mock_link.fail_with = 0;
-	mock_link.budget = -1;
-	zassert_equal(ppg_txq_drain(&mock_txq), 6);
-	ppg_txq_confirm(&mock_txq, 6U);
-	zassert_equal(ppg_txq_depth(&mock_txq), 0U);
-	zassert_equal(mock_link.n_sent, 9U);
-	for (size_t i = 3; i < mock_link.n_sent; i++) {
-		struct ppg_packet p = sent_packet(i);
-
-		zassert_equal(p.seq, i - 2U, "resend %zu out of order", i);
-		zassert_equal(p.flags, PPG_PKT_FLAG_BACKLOG);
-	}
-	make_packet(pkt, seq);
-	zassert_equal(ppg_txq_submit(&mock_txq, pkt), PPG_TXQ_SENT);
-	zassert_equal(sent_packet(9).flags, 0U, "live again");
-	zassert_equal(mock_txq.sent, 7U);
-	zassert_equal(mock_txq.requeued, 2U);
-}
-
-ZTEST(app_faults, test_overflow_over_in_flight_packets)
-{
-	uint8_t pkt[PPG_PKT_LEN];
-	uint16_t seq;
-
-	mock_transport_reset();
-	mock_link.in_flight = true;
-	/* The whole ring in flight, then one more live packet: the oldest in-flight one is
-	 * overwritten; its confirmation must not remove another packet.
-	 */
-	for (seq = 0; seq < MOCK_RING_CAP; seq++) {
-		make_packet(pkt, seq);
-		zassert_equal(ppg_txq_submit(&mock_txq, pkt), PPG_TXQ_SENT);
-	}
-	make_packet(pkt, seq++);
-	zassert_equal(ppg_txq_submit(&mock_txq, pkt), PPG_TXQ_QUEUED_DROPPED);
-	zassert_equal(ppg_txq_in_flight(&mock_txq), MOCK_RING_CAP);
-	zassert_equal(mock_txq.orphans, 1U);
-	ppg_txq_confirm(&mock_txq, 1U);
-	zassert_equal(ppg_txq_depth(&mock_txq), MOCK_RING_CAP, "the orphan's confirmation pops nothing");
-	ppg_txq_confirm(&mock_txq, MOCK_RING_CAP);
-	zassert_equal(ppg_txq_depth(&mock_txq), 0U);
-	zassert_equal(mock_txq.sent, MOCK_RING_CAP + 1U);
+	app_transport_flush();
+	app_stats_snapshot(&st);
+	zassert_equal(st.backlog_depth, 0U);
+	zassert_equal(st.sent, MOCK_RING_CAP);
+	zassert_equal(st.dropped, dropped_before + n - MOCK_RING_CAP);
 }
 
 ZTEST_SUITE(app_faults, NULL, NULL, NULL, NULL, NULL);

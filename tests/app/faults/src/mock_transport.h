@@ -6,8 +6,7 @@
 
 /*
  * Mock transport for the fault tests: implements transport.h over lib/tx_queue with a
- * mock link whose send result the test sets (up, down, or "no TX buffer" after N packets), and
- * records what was sent.
+ * mock link that is up or down as the test sets it.
  */
 
 #ifndef MOCK_TRANSPORT_H_
@@ -21,24 +20,16 @@
 #include <ppgcomp/tx_queue.h>
 
 #define MOCK_RING_CAP 8U
-#define MOCK_MAX_SENT 64U
 
 struct mock_link {
-	/** Error returned by every send when not 0 (e.g. -ENOTCONN). */
+	/** Error returned by every send when not 0 (e.g. -ENOTCONN); 0: delivered. */
 	int fail_with;
-	/** Sends accepted before the link starts failing with -ENOMEM (negative: unlimited). */
-	int budget;
-	/** Accepted sends return PPG_TXQ_IN_FLIGHT (delivery confirmed later, as on BLE). */
-	bool in_flight;
-	/** Packets accepted, in order. */
-	uint8_t sent[MOCK_MAX_SENT][PPG_PKT_LEN];
-	size_t n_sent;
 };
 
 extern struct mock_link mock_link;
 extern struct ppg_txq mock_txq;
 
-/** Reset the mock link (up, unlimited) and an empty ring of MOCK_RING_CAP packets. */
+/** Reset the mock link (up) and an empty ring of MOCK_RING_CAP packets. */
 void mock_transport_reset(void);
 
 #endif /* MOCK_TRANSPORT_H_ */
