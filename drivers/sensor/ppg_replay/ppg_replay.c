@@ -19,7 +19,7 @@
 #include <zephyr/kernel.h>
 #include <zephyr/logging/log.h>
 
-#include "../ppg_sensor_common.h"
+#include <ppgcomp/drivers/sensor/ppg_sensor_common.h>
 
 #include "cmdline.h"
 #include "soc.h"

@@ -20,7 +20,7 @@
 #include <zephyr/kernel.h>
 #include <zephyr/logging/log.h>
 
-#include "../ppg_sensor_common.h"
+#include <ppgcomp/drivers/sensor/ppg_sensor_common.h>
 
 LOG_MODULE_REGISTER(ppg_synth, CONFIG_SENSOR_LOG_LEVEL);
 

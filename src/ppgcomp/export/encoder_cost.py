@@ -7,7 +7,7 @@ instruction = 1 ns of virtual time, so the figures are deterministic instruction
 and ``-global sse-200.CPU0_DSP=on``, parses the ``BENCH`` lines, prints a table and
 optionally writes JSON. Also reports the flash (text+rodata) of every build.
 
-    source /work/zephyr-env.sh
+    source <west workspace>/zephyr/zephyr-env.sh
     ppgcomp-bench-encoder-cost --json /tmp/encoder_cost.json     # or python scripts/bench_encoder_cost.py
 
 Exit status: 0 when every variant ran and matched the golden codes, 1 otherwise.

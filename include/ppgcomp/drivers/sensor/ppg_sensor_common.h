@@ -10,8 +10,8 @@
  *        sample on every PPG channel the app may choose, and the sampling-rate / full-scale attributes.
  */
 
-#ifndef PPG_SENSOR_COMMON_H_
-#define PPG_SENSOR_COMMON_H_
+#ifndef PPGCOMP_DRIVERS_SENSOR_PPG_SENSOR_COMMON_H_
+#define PPGCOMP_DRIVERS_SENSOR_PPG_SENSOR_COMMON_H_
 
 #include <errno.h>
 #include <stdint.h>
@@ -53,4 +53,4 @@ static inline int ppg_sensor_attr_value(enum sensor_attribute attr, uint32_t rat
 	}
 }
 
-#endif /* PPG_SENSOR_COMMON_H_ */
+#endif /* PPGCOMP_DRIVERS_SENSOR_PPG_SENSOR_COMMON_H_ */
