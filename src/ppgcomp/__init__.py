@@ -6,8 +6,8 @@ The subpackages follow the pipeline's stages:
 * :mod:`ppgcomp.dsp`: the bit-exact Python reference of the firmware's decimation and preprocessing.
 * :mod:`ppgcomp.training`: models, QAT, training, the train-and-export job and its command line, the report,
   decoding (codes -> HR).
-* :mod:`ppgcomp.export`: TFLite conversion, verification, and the generated C (model, golden vectors, interleaved
-  FC weights).
+* :mod:`ppgcomp.export`: TFLite conversion, verification, the generated C (model, golden vectors) and the
+  encoder cost benchmark.
 * :mod:`ppgcomp.protocol`: the packet wire format and the GATT records.
 * :mod:`ppgcomp.receiver`: the host receiver (replay or BLE) and its stream state.
 * :mod:`ppgcomp.replay`: the firmware's Python reference and the replay files for native_sim.

@@ -41,5 +41,14 @@ REPORT_MD_FILE = "report.md"
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 # Where the exporter writes into the firmware tree (paths relative to the repository root).
-FIRMWARE_MODEL_DIR = Path("lib/encoder_model")  # generated model sources, Kconfig fragment, interleaved FC weights
+# Encoder architectures (--arch): "conv" (default) stores each distinct weight once, "dense" is the seed's
+# 400-256-64-16. `--arch both` trains dense into <out>/DENSE_SUBDIR first and compares the two in report.md.
+ENCODER_ARCHS = ("conv", "dense")
+DEFAULT_ENCODER_ARCH = "conv"
+DENSE_SUBDIR = "dense"
+# The TFLM arena the exporter emits (Kconfig PPG_MODEL_ARENA_BYTES) at most: the device budget. The host's
+# measurement (64-bit pointers, reference kernels) overstates the 32-bit device's need; the device's own figure
+# is measured by the encoder cost benchmark, and a model that needs more fails the firmware's golden tests.
+ARENA_BUDGET_BYTES = 2048
+FIRMWARE_MODEL_DIR = Path("lib/encoder_model")  # generated model sources and Kconfig fragment
 FIRMWARE_GOLDEN_DIR = Path("tests/golden")  # generated golden vectors for the firmware tests

@@ -15,6 +15,8 @@
 #include <zephyr/sys/util.h>
 
 #include "tensorflow/compiler/mlir/lite/schema/schema_utils.h"
+#include "tensorflow/lite/micro/kernels/conv.h"
+#include "tensorflow/lite/micro/kernels/fully_connected.h"
 #include "tensorflow/lite/micro/micro_interpreter.h"
 #include "tensorflow/lite/micro/micro_mutable_op_resolver.h"
 #include "tensorflow/lite/schema/schema_generated.h"
@@ -54,19 +56,45 @@ uint32_t last_inference_us;
 K_MUTEX_DEFINE(encoder_lock);
 
 /*
- * One add_<Op>() per operator the generated model may list. The model is int8
- * throughout (int8 input and output, checked in tflm_encoder_init(); int8
- * weights), so an operator with an int8-only
- * registration uses it: with CMSIS-NN, Register_FULLY_CONNECTED_INT8() links
- * only the s8 path (no float, int4 or int16 kernels: about 4 KB of flash); with
- * the reference or model-specific kernels it is Register_FULLY_CONNECTED().
- * A new operator in PPG_MODEL_FOR_EACH_OP needs its add_<Op>() here (the build
- * fails until it has one).
+ * One add_<Op>() per operator the generated model may list, each defined only when the
+ * model uses it (CONFIG_PPG_MODEL_OP_<OP> from the generated Kconfig.model, which also
+ * makes CMakeLists.txt compile that kernel), so that a build whose model lacks an operator
+ * never references its kernel. The model is int8 throughout (int8 input and output,
+ * checked in tflm_encoder_init(); int8 weights), so an operator with an int8-only
+ * registration uses it: with CMSIS-NN, Register_FULLY_CONNECTED_INT8() and
+ * Register_CONV_2D_INT8() link only the s8 paths (no float, int4 or int16 kernels:
+ * several KB of flash); with the reference kernels they are Register_FULLY_CONNECTED()
+ * and Register_CONV_2D(). A new operator in PPG_MODEL_FOR_EACH_OP needs its add_<Op>()
+ * here, its PPG_MODEL_OP_<OP> in ../Kconfig and its kernel in ../CMakeLists.txt (the
+ * build fails until it has them: add_<Op> not declared).
  */
+#if defined(CONFIG_PPG_MODEL_OP_FULLY_CONNECTED)
 inline TfLiteStatus add_FullyConnected(OpResolver &r)
 {
 	return r.AddFullyConnected(tflite::Register_FULLY_CONNECTED_INT8());
 }
+#endif
+
+#if defined(CONFIG_PPG_MODEL_OP_CONV_2D)
+inline TfLiteStatus add_Conv2D(OpResolver &r)
+{
+	return r.AddConv2D(tflite::Register_CONV_2D_INT8());
+}
+#endif
+
+#if defined(CONFIG_PPG_MODEL_OP_RESHAPE)
+inline TfLiteStatus add_Reshape(OpResolver &r)
+{
+	return r.AddReshape();
+}
+#endif
+
+#if defined(CONFIG_PPG_MODEL_OP_ABS)
+inline TfLiteStatus add_Abs(OpResolver &r)
+{
+	return r.AddAbs();
+}
+#endif
 
 /* Registers exactly the model's operators (X-macro from ppg_encoder_model.h). */
 TfLiteStatus register_ops(OpResolver &r)

@@ -1,8 +1,7 @@
 """The C generation that the exporters share: the Jinja environment on templates/, the provenance fields every
 generated file names, C initialiser lines, and rendering templates into a folder.
 
-:mod:`ppgcomp.export.emit` (model, Kconfig fragment, golden vectors) and :mod:`ppgcomp.export.interleave`
-(interleaved FC weights) both generate C through these.
+:mod:`ppgcomp.export.emit` (model, Kconfig fragment, golden vectors) generates C through these.
 """
 
 from __future__ import annotations
@@ -24,8 +23,6 @@ MODEL_HEADER = "ppg_encoder_model.h"
 MODEL_SOURCE = "ppg_encoder_model.c"
 MODEL_KCONFIG = "Kconfig.model"
 GOLDEN_HEADER = "ppg_golden_vectors.h"
-INTERLEAVED_HEADER = "ppg_encoder_fc_interleaved.h"
-INTERLEAVED_SOURCE = "ppg_encoder_fc_interleaved.c"
 
 
 @cache

@@ -2,27 +2,25 @@
 
 from __future__ import annotations
 
-import itertools
 import logging
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from ppgcomp.constants import CODE_LEN, DETREND_HALF, MODEL_RATE_HZ, TRAIN_HOP, WARMUP_LEN, WINDOW_LEN
+from ppgcomp.constants import (
+    ARENA_BUDGET_BYTES,
+    CODE_LEN,
+    DETREND_HALF,
+    MODEL_RATE_HZ,
+    TRAIN_HOP,
+    WARMUP_LEN,
+    WINDOW_LEN,
+)
 from ppgcomp.export.cgen import GOLDEN_HEADER, MODEL_HEADER, MODEL_KCONFIG, MODEL_SOURCE, c_lines, provenance, render
-from ppgcomp.export.convert import TfliteModel
-from ppgcomp.training.models import ENCODER_UNITS
+from ppgcomp.export.convert import FIRMWARE_OPS, TfliteModel
 
 log = logging.getLogger(__name__)
-
-# TFLite builtin op name -> MicroMutableOpResolver method suffix.
-RESOLVER_NAMES = {"FULLY_CONNECTED": "FullyConnected"}
-
-
-def encoder_macs() -> int:
-    dims = (WINDOW_LEN, *ENCODER_UNITS)
-    return int(sum(a * b for a, b in itertools.pairwise(dims)))
 
 
 @dataclass
@@ -42,7 +40,7 @@ def _common(model: TfliteModel, command: str) -> dict:
 
 def emit_firmware_model(model: TfliteModel, arena_used: int, arena: int, out_dir: Path, command: str) -> list[Path]:
     """Write ppg_encoder_model.{h,c} and Kconfig.model into `out_dir`."""
-    unknown = [op for op in model.ops if op not in RESOLVER_NAMES]
+    unknown = [op for op in model.ops if op not in FIRMWARE_OPS]
     if unknown:
         raise ValueError(f"no TFLM resolver name for ops {unknown}")
     ctx = _common(model, command) | {
@@ -57,10 +55,13 @@ def emit_firmware_model(model: TfliteModel, arena_used: int, arena: int, out_dir
         "output_scale": repr(float(np.float32(model.output_scale))),
         "output_zero_point": model.output_zero_point,
         "sha256_bytes": ", ".join(f"0x{model.sha256[i:i + 2]}" for i in range(0, 64, 2)),
-        "ops": [RESOLVER_NAMES[op] for op in model.ops],
+        "ops": [FIRMWARE_OPS[op] for op in model.ops],
+        "tflite_ops": model.ops,
+        "op_list": model.op_list,
         "arena": arena,
         "arena_used": arena_used,
-        "macs": encoder_macs(),
+        "arena_budget": ARENA_BUDGET_BYTES,
+        "macs": model.macs,
         "length": len(model.data),
         "data_lines": c_lines(np.frombuffer(model.data, dtype=np.uint8), 16, "0x{:02x}"),
     }

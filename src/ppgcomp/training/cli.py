@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import os
 import shlex
@@ -11,6 +12,9 @@ from pathlib import Path
 
 from ppgcomp.constants import (
     ARTIFACTS_DIR,
+    DEFAULT_ENCODER_ARCH,
+    DENSE_SUBDIR,
+    ENCODER_ARCHS,
     FIRMWARE_GOLDEN_DIR,
     FIRMWARE_MODEL_DIR,
     REPORT_MD_FILE,
@@ -18,6 +22,7 @@ from ppgcomp.constants import (
 )
 from ppgcomp.data import DataError
 
+EXIT_MODEL_REJECTED = 4  # the converted encoder breaks the firmware's contract (export.convert.ConversionError)
 QUICK = {"subjects": 5, "minutes": 4.0, "epochs": {"ae": 3, "hr": 2, "e2e": 2, "qat": 1}}
 
 
@@ -50,7 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
         "TF_CONFIG on each host of a cluster (README, 'Training on several workers'); worker 0 (or the chief task) "
         "writes everything, the others write only to a private temporary folder. Exit status: 0 ok; 2 bad input "
         "(arguments, data, a malformed TF_CONFIG, a worker that cannot be reached); 3 a worker died or stopped "
-        "responding during training.",
+        "responding during training; 4 the converted encoder uses an op the firmware does not register or a "
+        "weight layout its kernels cannot take (nothing is emitted).",
     )
     p.add_argument("--data", default="synthetic", metavar="SRC",
                    help="synthetic (built-in, default) | osu:PATH (MotionSense HRV CSV file or folder) | "
@@ -75,6 +81,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--subjects", type=int, default=None, help="synthetic subjects (default 20)")
     p.add_argument("--minutes", type=float, default=None, help="minutes per synthetic subject (default 12)")
     p.add_argument("--seed", type=int, default=0, help="seed for data and training (default 0)")
+    p.add_argument("--arch", choices=(*ENCODER_ARCHS, "both"), default=DEFAULT_ENCODER_ARCH,
+                   help="encoder: conv (default; 4 ops, about 9 KB int8, each distinct weight stored once), "
+                   "dense (the seed's 400-256-64-16, 122 KB), or both: dense into OUT/dense first, then conv into "
+                   "OUT (emitted), and report.md compares the two side by side")
     p.add_argument("--quick", action="store_true",
                    help="a small, fast configuration for tests (5 subjects x 4 min, 1-3 epochs per stage)")
     p.add_argument("--stream", action="store_true",
@@ -125,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
 
     cfg = ExportConfig(data=args.data, out=args.out, rate_hz=args.rate, seed=args.seed, quick=args.quick,
                        emit_c=None if args.no_emit else args.emit_c,
-                       emit_golden=None if args.no_emit else args.emit_golden,
+                       emit_golden=None if args.no_emit else args.emit_golden, arch=args.arch,
                        command=os.environ.get(dist.COMMAND_ENV)
                        or TRAIN_EXPORT_COMMAND + " " + shlex.join(argv if argv is not None else sys.argv[1:]))
     if args.quick:
@@ -139,7 +149,16 @@ def main(argv: list[str] | None = None) -> int:
     if cfg.subjects < 1 or cfg.minutes <= 0:
         print("train_export.py: error: --subjects and --minutes must be positive", file=sys.stderr)
         return 2
+    from ppgcomp.export.convert import ConversionError  # imports TensorFlow: only once the arguments are good
+
     try:
+        if args.arch == "both":
+            if cluster is not None or args.stream:
+                print("train_export.py: error: --arch both trains in this process only (no --stream, workers)",
+                      file=sys.stderr)
+                return 2
+            run(dataclasses.replace(cfg, arch="dense", out=cfg.out / DENSE_SUBDIR, emit_c=None, emit_golden=None))
+            cfg.arch = "conv"
         if cluster is None and not args.stream:
             report = run(cfg)
         else:
@@ -152,6 +171,9 @@ def main(argv: list[str] | None = None) -> int:
     except dist.WorkerFailed as e:
         print(f"train_export.py: error: {e}", file=sys.stderr)
         return dist.EXIT_WORKER_FAILED
+    except ConversionError as e:
+        print(f"train_export.py: error: {e}", file=sys.stderr)
+        return EXIT_MODEL_REJECTED
     if report is None:  # a worker other than the chief: the chief reports
         return 0
     hr = report["hr_mae_bpm"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import shutil
 import time
@@ -14,6 +15,8 @@ from ppgcomp.constants import (
     ARTIFACTS_DIR,
     CODE_LEN,
     DECODER_FILE,
+    DEFAULT_ENCODER_ARCH,
+    DENSE_SUBDIR,
     DEVICE_DEFAULT_HOP,
     FIRMWARE_GOLDEN_DIR,
     FIRMWARE_MODEL_DIR,
@@ -22,6 +25,7 @@ from ppgcomp.constants import (
     HR_MODEL_RAW_FILE,
     MODEL_INFO_FILE,
     MODEL_RATE_HZ,
+    REPORT_JSON_FILE,
     TFLITE_FILE,
     TRAIN_EXPORT_COMMAND,
     TRAIN_HOP,
@@ -54,6 +58,7 @@ class ExportConfig:
     minutes: float = 12.0
     epochs: dict[str, int] = field(default_factory=dict)
     command: str = TRAIN_EXPORT_COMMAND
+    arch: str = DEFAULT_ENCODER_ARCH  # ENCODER_ARCHS
 
 
 def load_data(cfg: ExportConfig) -> list[Recording]:
@@ -136,7 +141,7 @@ def train_config(cfg: ExportConfig):
     from ppgcomp.training.train import StageEpochs, TrainConfig
 
     epochs = StageEpochs(**cfg.epochs) if cfg.epochs else StageEpochs()
-    return TrainConfig(epochs=epochs, seed=cfg.seed, patience=2 if cfg.quick else 6)
+    return TrainConfig(epochs=epochs, seed=cfg.seed, patience=2 if cfg.quick else 6, arch=cfg.arch)
 
 
 def export(cfg: ExportConfig, models, train_x: np.ndarray, test: WindowSet, recs: list, data: dict,
@@ -147,8 +152,7 @@ def export(cfg: ExportConfig, models, train_x: np.ndarray, test: WindowSet, recs
     summarises (empty on the streaming path); `extra` more report sections.
     """
     from ppgcomp.export.convert import convert_encoder
-    from ppgcomp.export.emit import emit_firmware_model, emit_golden, encoder_macs
-    from ppgcomp.export.interleave import emit_interleaved
+    from ppgcomp.export.emit import emit_firmware_model, emit_golden
     from ppgcomp.export.verify import tflm_codes, verify
     from ppgcomp.protocol.packet import PACKET_LEN
     from ppgcomp.training.decoding import CodeDecoder, ModelInfo
@@ -196,8 +200,6 @@ def export(cfg: ExportConfig, models, train_x: np.ndarray, test: WindowSet, recs
     emitted = []
     if cfg.emit_c is not None:
         emitted += emit_firmware_model(tfl, ver.arena_used_bytes, ver.arena_bytes, cfg.emit_c, cfg.command)
-        # Weights pre-interleaved for the model-specific kernel (compiled only with CONFIG_TFLM_KERNELS_PPG_FC).
-        emitted += emit_interleaved(tfl.data, cfg.emit_c, cfg.command)
     if cfg.emit_golden is not None:
         emitted.append(emit_golden(tfl, golden, cfg.emit_golden, cfg.command))
 
@@ -221,8 +223,8 @@ def export(cfg: ExportConfig, models, train_x: np.ndarray, test: WindowSet, recs
         "hr_quality_flags": hr_mae_flagged(hr_int8, test.hr_bpm, test.raw, test.q),
         "reconstruction": {"float_autoencoder": recon_metrics(recon_float, xt),
                            "int8_codes": recon_metrics(recon_int8, xt)},
-        "model": {"sha256": tfl.sha256, "tag": tfl.tag, "tflite_bytes": len(tfl.data), "macs": encoder_macs(),
-                  "ops": tfl.ops, "input_scale": tfl.input_scale, "input_zero_point": tfl.input_zero_point,
+        "model": {"arch": cfg.arch, "sha256": tfl.sha256, "tag": tfl.tag, "tflite_bytes": len(tfl.data),
+                  "macs": tfl.macs, "ops": tfl.ops, "op_list": tfl.op_list, "input_shape": list(tfl.input_shape), "input_scale": tfl.input_scale, "input_zero_point": tfl.input_zero_point,
                   "output_scale": tfl.output_scale, "output_zero_point": tfl.output_zero_point},
         "verification": asdict(ver),
         "compression": {"packet_bytes": PACKET_LEN,
@@ -233,6 +235,9 @@ def export(cfg: ExportConfig, models, train_x: np.ndarray, test: WindowSet, recs
         "timing": {"train_s": t_train, "total_s": time.monotonic() - t_start},
         **(extra or {}),
     }
+    dense_report = out / DENSE_SUBDIR / REPORT_JSON_FILE
+    if cfg.arch != "dense" and dense_report.is_file():  # --arch both: compare with the dense run
+        report["dense_comparison"] = {"dir": str(out / DENSE_SUBDIR), "report": json.loads(dense_report.read_text())}
     write_report(report, out)
     if not cfg.quick:  # checkpoints are for resuming a long run; a finished default run drops them
         shutil.rmtree(out / "checkpoints", ignore_errors=True)

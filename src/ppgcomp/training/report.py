@@ -164,6 +164,29 @@ def _recording_lines(r: dict) -> list[str]:
     return [*lines, ""]
 
 
+def _comparison_lines(r: dict) -> list[str]:
+    """The conv and dense encoders side by side, when `--arch both` trained the dense one too."""
+    other = r.get("dense_comparison")
+    if not other:
+        return []
+    rows = [("encoder", lambda x: x["model"].get("arch", "dense")),
+            ("int8 codes HR MAE (bpm)", lambda x: f"{x['hr_mae_bpm']['int8_codes']:.2f}"),
+            ("float autoencoder HR MAE (bpm)", lambda x: f"{x['hr_mae_bpm']['float_autoencoder']:.2f}"),
+            ("raw PPG HR MAE (bpm)", lambda x: f"{x['hr_mae_bpm']['raw_ppg']:.2f}"),
+            ("int8 codes PRD (%)", lambda x: f"{x['reconstruction']['int8_codes']['prd_percent']:.1f}"),
+            (".tflite bytes", lambda x: str(x["model"]["tflite_bytes"])),
+            ("MACs per inference", lambda x: str(x["model"]["macs"])),
+            ("ops", lambda x: ", ".join(x["model"].get("op_list") or x["model"]["ops"])),
+            ("TFLM arena host-measured / emitted (bytes)",
+             lambda x: f"{x['verification']['arena_used_bytes']} / {x['verification']['arena_bytes']}"),
+            ("run time (s)", lambda x: f"{x['timing']['total_s']:.0f}")]
+    lines = ["## Conv and dense encoders side by side", "",
+             f"The dense encoder: `{other['report']['command']}`, artefacts in `{other['dir']}/`.", "",
+             "| figure | this run | dense |", "|---|---|---|"]
+    lines += [f"| {name} | {fn(r)} | {fn(other['report'])} |" for name, fn in rows]
+    return [*lines, ""]
+
+
 def render_markdown(r: dict) -> str:
     hr, rc, m, v, c = r["hr_mae_bpm"], r["reconstruction"], r["model"], r["verification"], r["compression"]
     lines = [
@@ -195,16 +218,18 @@ def render_markdown(r: dict) -> str:
         "",
         "| figure | value |",
         "|---|---|",
+        f"| encoder (--arch) | {m.get('arch', 'dense')} |",
         f"| .tflite bytes | {m['tflite_bytes']} |",
         f"| MACs per inference | {m['macs']} |",
-        f"| ops | {', '.join(m['ops'])} |",
-        f"| TFLM arena used / emitted (bytes) | {v['arena_used_bytes']} / {v['arena_bytes']} |",
+        f"| ops (execution order) | {', '.join(m.get('op_list') or m['ops'])} |",
+        f"| TFLM arena: host-measured / emitted (bytes) | {v['arena_used_bytes']} / {v['arena_bytes']} |",
         f"| input scale / zero point | {m['input_scale']:.9g} / {m['input_zero_point']} |",
         f"| output scale / zero point | {m['output_scale']:.9g} / {m['output_zero_point']} |",
         "",
+        *_comparison_lines(r),
         "## Verification",
         "",
-        (f"On {v['windows']} test windows: TFLM vs TFLite (reference kernels) differing codes: "
+        (f"On {v['windows']} test windows: TFLM vs TFLite (optimized or reference kernels) differing codes: "
          f"**{v['tflm_vs_tflite_mismatched_codes']}**; Keras QAT vs TFLite: max {v['keras_max_lsb']} LSB "
          f"({v['keras_mismatched_codes']} codes differ)."),
         "",

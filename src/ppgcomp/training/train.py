@@ -13,12 +13,12 @@ import numpy as np
 from ppgcomp.data.windows import WindowSet
 from ppgcomp.tfenv import keras, tf
 from ppgcomp.training.models import (
-    SPECTRAL_LAYERS,
+    DEFAULT_ARCH,
     build_decoder,
     build_encoder,
     build_hr_model,
     build_pipeline,
-    spectral_init,
+    init_encoder,
 )
 
 log = logging.getLogger(__name__)
@@ -45,6 +45,7 @@ class TrainConfig:
     lr: float = 2e-3
     patience: int = 6
     seed: int = 0
+    arch: str = DEFAULT_ARCH  # models.ARCHS
 
 
 @dataclass
@@ -105,8 +106,8 @@ def _fit_with(model: keras.Model, stage: str, fit_args: dict, what: str, epochs:
 def train_all(train: WindowSet, val: WindowSet, cfg: TrainConfig, ckpt_dir: Path) -> TrainedModels:
     xtr, xva = train.x, val.x
     history: dict[str, dict[str, list[float]]] = {}
-    encoder, decoder, hr_model = build_encoder(), build_decoder(), build_hr_model()
-    spectral_init(encoder)
+    encoder, decoder, hr_model = build_encoder(cfg.arch), build_decoder(), build_hr_model()
+    init_encoder(encoder)
 
     # Stage 1: autoencoder pre-training on reconstruction.
     ae = keras.Sequential([encoder, decoder], name="autoencoder")
@@ -141,9 +142,10 @@ def _qat_pipeline(encoder: keras.Model, decoder: keras.Model, hr_model: keras.Mo
     frozen decoder and HR model; returns (QAT encoder, pipeline)."""
     from ppgcomp.training.qat import quantize_encoder  # tfmot import is slow; only when training
 
+    frozen = {lyr.name for lyr in encoder.layers if not lyr.trainable}
     qat_encoder = quantize_encoder(encoder, calibration)
     for layer in qat_encoder.layers:  # the spectral front-end stays as designed
-        if getattr(getattr(layer, "layer", None), "name", "") in SPECTRAL_LAYERS:
+        if getattr(getattr(layer, "layer", None), "name", "") in frozen:
             layer.trainable = False
     decoder.trainable = False
     hr_model.trainable = False
@@ -241,8 +243,8 @@ def train_streaming(feed: StreamFeed, local_feed: StreamFeed | None, calibration
     history: dict[str, dict[str, list[float]]] = {}
     what = f"{feed.steps} batches of {cfg.batch_size} streamed windows per epoch"
     with strategy.scope() if strategy is not None else _no_scope():
-        encoder, decoder, hr_model = build_encoder(), build_decoder(), build_hr_model()
-        spectral_init(encoder)
+        encoder, decoder, hr_model = build_encoder(cfg.arch), build_decoder(), build_hr_model()
+        init_encoder(encoder)
         ae = keras.Sequential([encoder, decoder], name="autoencoder")
         ae.compile(keras.optimizers.Adam(cfg.lr), loss="mse")
         hr_model.compile(keras.optimizers.Adam(1.5 * cfg.lr), loss="mae")

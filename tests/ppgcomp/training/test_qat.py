@@ -5,7 +5,7 @@ import pytest
 
 from ppgcomp.constants import WINDOW_LEN
 from ppgcomp.tfenv import keras, set_seed
-from ppgcomp.training.models import build_encoder, spectral_init
+from ppgcomp.training.models import FILTER_LAYER, RECTIFY_LAYER, build_encoder, init_encoder, spectral_init
 
 qat = pytest.importorskip("ppgcomp.training.qat")
 
@@ -19,8 +19,16 @@ def encoders():
     x = 0.5 + 0.35 * np.sin(2 * np.pi * (bpm[:, None] / 60.0) * t[None, :] + rng.uniform(0, 6.3, (256, 1)))
     x = np.clip(x + rng.normal(0, 0.03, x.shape), 0, 1)
     x = (np.round(x * 255) / 255).astype(np.float32)  # on the int8 input grid, as preprocessed windows are
-    enc = build_encoder()
+    enc = build_encoder("dense")
     spectral_init(enc)
+    return enc, qat.quantize_encoder(enc, x), x
+
+
+@pytest.fixture(scope="module")
+def conv_encoders(encoders):
+    _, _, x = encoders
+    enc = build_encoder("conv")
+    init_encoder(enc)
     return enc, qat.quantize_encoder(enc, x), x
 
 
@@ -59,3 +67,29 @@ def test_hold_activation_ranges_keeps_calibrated_ranges_through_training(encoder
     # Without it, tfmot's EMA moves them towards the batch maxima.
     q2.fit(x, target, epochs=1, batch_size=32, verbose=0)
     assert _var(q2, "post_activation_max") != before
+
+
+def test_conv_kernels_are_quantized_per_channel_and_symmetric(conv_encoders):
+    enc, q, _ = conv_encoders
+    kernel = enc.get_layer(FILTER_LAYER).get_weights()[0]
+    kmax = next(w.numpy() for w in q.weights if w.name.startswith(f"quant_{FILTER_LAYER}/kernel_max"))
+    kmin = next(w.numpy() for w in q.weights if w.name.startswith(f"quant_{FILTER_LAYER}/kernel_min"))
+    assert kmax.shape == (kernel.shape[-1],)
+    np.testing.assert_allclose(kmax, np.abs(kernel).reshape(-1, kernel.shape[-1]).max(axis=0), rtol=1e-6)
+    np.testing.assert_array_equal(kmin, -kmax)
+
+
+def test_abs_keeps_its_input_range(conv_encoders):
+    """ABS at its input's scale and zero point: the int8 ABS then needs no requantization on the device."""
+    _, q, _ = conv_encoders
+    rng = {w.name.split("/")[-1].split(":")[0]: float(w.numpy()) for w in q.weights
+           if w.name.startswith((f"quant_{FILTER_LAYER}/post_activation_m", f"quant_{RECTIFY_LAYER}/output_m"))}
+    assert rng["post_activation_min"] == rng["output_min"] == -rng["output_max"]
+    assert rng["post_activation_max"] == rng["output_max"] > 0
+
+
+def test_calibrated_qat_conv_encoder_matches_the_float_encoder(conv_encoders):
+    enc, q, x = conv_encoders
+    cf = enc.predict(x, verbose=0)
+    cq = q.predict(x, verbose=0)
+    assert np.mean(np.abs(cf - cq)) < 0.05 * max(float(np.abs(cf).max()), 1e-3)

@@ -1,14 +1,15 @@
 /*
- * Encoder cost benchmark: instructions per inference of the committed
- * model through modules/tflm, under QEMU -icount (one instruction = 1 ns of
- * virtual time), and a bit-exact check of the codes against the golden vectors.
+ * Encoder cost benchmark: instructions per inference of the encoder model
+ * (lib/encoder_model, or -DPPG_MODEL_DIR with -DPPG_GOLDEN_DIR) through
+ * modules/tflm, under QEMU -icount (one instruction = 1 ns of virtual time),
+ * and a bit-exact check of the codes against the golden vectors.
  *
- * Output (parsed by scripts/bench_encoder_cost.py; the twister console harness
- * matches the last two lines):
+ * Output (parsed by scripts/bench_encoder_cost.py, with the encoder's
+ * "encoder ready: N ops, arena USED/SIZE bytes" log line; the twister console
+ * harness matches the last three lines):
  *   BENCH kernel=<k> dsp=<0|1> macs=<n> windows=<n> passes=<n>
  *   BENCH calib loop_instr=<n> cycles=<n> overhead_cycles=<n>
  *   BENCH run window=<w> instr=<n>                  (first pass, per window)
- *   BENCH layer=<i> instr=<n>                       (when the kernel reports layers)
  *   BENCH result instr_per_inference=<n> instr_min=<n> instr_max=<n> instr_per_mac_milli=<n>
  *   BENCH golden mismatched_windows=<n> mismatched_codes=<n>
  *   BENCH golden ok | BENCH golden FAIL
@@ -26,18 +27,12 @@
 #include "ppg_encoder_model.h"
 #include "tflm_encoder.h"
 
-#if defined(CONFIG_TFLM_KERNELS_PPG_FC)
-#include "tflm_ppg_fc.h"
-#endif
-
 #include "ppg_golden_model_vectors.h"
 
 #if defined(CONFIG_TFLM_KERNELS_REFERENCE)
 #define KERNEL_NAME "reference"
 #elif defined(CONFIG_TFLM_KERNELS_CMSIS_NN)
 #define KERNEL_NAME "cmsis_nn"
-#elif defined(CONFIG_TFLM_KERNELS_PPG_FC)
-#define KERNEL_NAME "ppg_fc"
 #else
 #define KERNEL_NAME "unknown"
 #endif
@@ -147,17 +142,6 @@ int main(void)
 			}
 		}
 	}
-
-#if defined(CONFIG_TFLM_PPG_FC_PROFILE)
-	for (int l = 0; l < TFLM_PPG_FC_MAX_LAYERS; l++) {
-		uint32_t c = tflm_ppg_fc_layer_cycles(l);
-
-		if (c != 0U) {
-			printk("BENCH layer=%d instr=%u\n", l,
-			       cycles_to_instr(c > overhead_cycles ? c - overhead_cycles : 0U));
-		}
-	}
-#endif
 
 	if (runs > 0U) {
 		uint32_t mean = (uint32_t)((total + runs / 2U) / runs);
