@@ -1,7 +1,9 @@
 """Command line: ``elf_size.py ELF [--budget FILE] [--board NAME] [--json OUT] [--markdown OUT] [--baseline JSON]``.
 
-Exit status: 0 within budget (or no budget given), 1 over budget, 2 bad input. Bad input is reported as one
-line on stderr, never a traceback (``-v`` adds the traceback to the debug log).
+Exit status: 0 within budget (or no budget given), 1 over budget, 2 bad input (including a malformed section
+table and an output file that cannot be written). Bad input is reported as one line on stderr, never a
+traceback (``-vv`` adds the traceback to the debug log). The ``--json`` and ``--markdown`` files are written
+all together or not at all (:mod:`ppgcomp.elfsize.outputs`), so exit 2 leaves no new or partial report.
 """
 
 from __future__ import annotations
@@ -16,9 +18,10 @@ from ppgcomp.elfsize.attribution import attribute
 from ppgcomp.elfsize.budget import ImageBudget, check, load_budgets, select_image
 from ppgcomp.elfsize.components import DESCRIPTIONS
 from ppgcomp.elfsize.errors import InputError
-from ppgcomp.elfsize.loader import load_elf
+from ppgcomp.elfsize.loader import ELFTOOLS_ERRORS, load_elf
 from ppgcomp.elfsize.memory import FLASH, RAM, measure
-from ppgcomp.elfsize.report import build_report, diff, load_baseline, render_markdown, write_json
+from ppgcomp.elfsize.outputs import write_outputs
+from ppgcomp.elfsize.report import build_report, diff, load_baseline, render_markdown, report_json
 
 log = logging.getLogger("ppgcomp.elfsize")
 
@@ -38,8 +41,11 @@ def build_parser() -> argparse.ArgumentParser:
                     "--print-memory-usage counts it, split by component, and checked against a size budget.",
         epilog="components:\n" + components + "\n\n"
                "exit status: 0 within budget (or no --budget), 1 over budget (a table names each overrun and\n"
-               "by how many bytes), 2 bad input (missing, non-ELF, truncated or host ELF; bad budget or\n"
-               "baseline). A stripped ELF still gives totals; attribution is then marked unavailable.",
+               "by how many bytes), 2 bad input (missing, non-ELF, truncated or host ELF; a malformed section\n"
+               "table, e.g. a bad section name index or overlapping allocated sections; bad budget or\n"
+               "baseline; a --json/--markdown file that cannot be written). On exit 2 no output file is\n"
+               "written: --json and --markdown are written together, each replaced only when all are ready.\n"
+               "A stripped ELF still gives totals; attribution is then marked unavailable.",
     )
     parser.add_argument("elf", type=Path, metavar="ELF", help="linked 32-bit firmware image (zephyr.elf)")
     parser.add_argument("--budget", type=Path, metavar="FILE",
@@ -92,10 +98,12 @@ def run(args: argparse.Namespace) -> int:
     report = build_report(loaded, usage, attribution, budget, overruns, args.top)
     growth = diff(baseline, report) if baseline is not None else None
     markdown = render_markdown(report, growth)
+    outputs: list[tuple[Path, str]] = []
     if args.json is not None:
-        write_json(report, args.json)
+        outputs.append((args.json, report_json(report)))
     if args.markdown is not None:
-        args.markdown.write_text(markdown, encoding="utf-8")
+        outputs.append((args.markdown, markdown))
+    write_outputs(outputs)  # all or nothing: a failure leaves no new or partial file
     if not args.quiet or overruns:
         print(markdown)
     if overruns:
@@ -117,6 +125,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_BAD_INPUT
     except OSError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except ELFTOOLS_ERRORS as exc:  # pyelftools met damage that the loader's checks let through
+        log.debug("pyelftools failed", exc_info=True)
+        print(f"{PROG}: error: {args.elf}: truncated or corrupt ELF ({type(exc).__name__}: {exc})".splitlines()[0],
+              file=sys.stderr)
         return EXIT_BAD_INPUT
     except Exception as exc:  # the contract is one line on stderr, never a traceback
         log.debug("internal error", exc_info=True)

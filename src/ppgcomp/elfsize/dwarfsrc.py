@@ -22,8 +22,10 @@ import bisect
 import logging
 import posixpath
 import struct
+from collections.abc import Iterator
 
 from elftools.dwarf.compileunit import CompileUnit
+from elftools.dwarf.die import DIE
 from elftools.dwarf.dwarfinfo import DWARFInfo
 
 from ppgcomp.elfsize.fastdwarf import FastDwarf, FastDwarfError
@@ -126,7 +128,7 @@ def _lto_index(loaded: LoadedElf, paths: dict[int, str | None], index: SourceInd
         if not is_lto_partition(paths.get(cu.cu_offset)):
             continue
         little = cu.dwarfinfo.config.little_endian
-        for die in cu.get_top_DIE().iter_children():
+        for die in _top_children(cu):
             if die.tag not in ("DW_TAG_subprogram", "DW_TAG_variable"):
                 continue
             origin = _origin_offset(die)
@@ -193,9 +195,20 @@ def _cu_ranges(dwarf: DWARFInfo, cu: CompileUnit) -> list[tuple[int, int]]:
     return []
 
 
+def _top_children(cu: CompileUnit) -> Iterator[DIE]:
+    """The top-level DIEs of ``cu``. pyelftools follows ``DW_AT_sibling`` wherever it points, so a damaged
+    one (backwards, or out of the unit) would loop for ever: that raises ValueError (DWARF unreadable)."""
+    end = cu.cu_offset + cu.size
+    last = -1
+    for die in cu.get_top_DIE().iter_children():
+        if not last < die.offset < end:
+            raise ValueError(f"DW_AT_sibling leads to offset 0x{die.offset:x}, outside the rest of its unit")
+        last = die.offset
+        yield die
+
+
 def _variables(cu: CompileUnit, path: str, index: SourceIndex) -> None:
-    top = cu.get_top_DIE()
-    for die in top.iter_children():
+    for die in _top_children(cu):
         if die.tag != "DW_TAG_variable":
             continue
         loc = die.attributes.get("DW_AT_location")

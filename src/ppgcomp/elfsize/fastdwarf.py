@@ -258,6 +258,8 @@ class FastDwarf:
             addr_size, seg_size = buf[pos], buf[pos + 1]
             pos += 2
             tuple_size = 2 * addr_size + seg_size
+            if addr_size not in (1, 2, 4, 8):
+                raise FastDwarfError(f".debug_aranges: address size {addr_size} at 0x{start:x}")
             rem = (pos - start) % tuple_size
             if rem:
                 pos += tuple_size - rem

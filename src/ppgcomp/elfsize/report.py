@@ -25,6 +25,7 @@ from ppgcomp.elfsize.components import ALL_COMPONENTS
 from ppgcomp.elfsize.errors import InputError
 from ppgcomp.elfsize.loader import LoadedElf
 from ppgcomp.elfsize.memory import REGIONS, MemoryUsage
+from ppgcomp.elfsize.outputs import write_outputs
 
 SCHEMA = "ppgcomp.elfsize/1"
 
@@ -59,8 +60,14 @@ def build_report(loaded: LoadedElf, usage: MemoryUsage, attribution: Attribution
     }
 
 
+def report_json(report: dict[str, Any]) -> str:
+    """The JSON text of a report, as ``--json`` writes it."""
+    return json.dumps(report, indent=2, sort_keys=False) + "\n"
+
+
 def write_json(report: dict[str, Any], path: str | Path) -> None:
-    Path(path).write_text(json.dumps(report, indent=2, sort_keys=False) + "\n", encoding="utf-8")
+    """Write the report as JSON to ``path``, atomically (see :mod:`ppgcomp.elfsize.outputs`)."""
+    write_outputs([(Path(path), report_json(report))])
 
 
 def load_baseline(path: str | Path) -> dict[str, Any]:

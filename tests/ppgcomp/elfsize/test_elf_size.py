@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import struct
 import subprocess
 import sys
 from pathlib import Path
@@ -462,3 +463,236 @@ def test_string_literals_attributed_by_reference(firmware: fx.Firmware, tmp_path
     assert "tflm_version" in {s["name"] for s in report["largest_symbols"]}
     # The literal (and its NUL) has no symbol; the pointer in tflm_version's literal pool claims it.
     assert report["components"]["tflm"]["flash"] - tflm_symbols >= len(fx.TFLM_STRING) + 1
+
+
+# ---------------------------------------------------------------------------------------------- malformed ELFs
+
+SHN_XINDEX = 0xFFFF
+SHF_TLS = 0x400
+_SH_FIELDS = ("name", "type", "flags", "addr", "offset", "size", "link", "info", "addralign", "entsize")
+
+
+def section_index(elf: Path) -> dict[str, int]:
+    from elftools.elf.elffile import ELFFile
+
+    with elf.open("rb") as fh:
+        return {sec.name: i for i, sec in enumerate(ELFFile(fh).iter_sections())}
+
+
+def patch_elf(src: Path, dst: Path, *, shstrndx: int | None = None, shnum: int | None = None,
+              sections: dict[int, dict[str, int]] | None = None) -> Path:
+    """Copy ``src`` to ``dst`` with ELF header fields and section header fields (by index) replaced."""
+    data = bytearray(src.read_bytes())
+    assert data[5] == 1  # little-endian, as the fixture firmware is
+    shoff = struct.unpack_from("<I", data, 0x20)[0]
+    if shstrndx is not None:
+        struct.pack_into("<H", data, 0x32, shstrndx)
+    if shnum is not None:
+        struct.pack_into("<H", data, 0x30, shnum)
+    for index, fields in (sections or {}).items():
+        for field, value in fields.items():
+            struct.pack_into("<I", data, shoff + 40 * index + 4 * _SH_FIELDS.index(field), value)
+    dst.write_bytes(bytes(data))
+    return dst
+
+
+def section_header(elf: Path, index: int) -> dict[str, int]:
+    data = elf.read_bytes()
+    shoff = struct.unpack_from("<I", data, 0x20)[0]
+    return dict(zip(_SH_FIELDS, struct.unpack_from("<10I", data, shoff + 40 * index)))
+
+
+def assert_refused_without_output(elf: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                  *needles: str) -> None:
+    """Exit 2, one line naming the file and the problem, and neither --json nor --markdown written."""
+    out_json, out_md = tmp_path / "out" / "r.json", tmp_path / "out" / "r.md"
+    out_json.parent.mkdir(exist_ok=True)
+    code, out, err = run_cli([elf, "--json", out_json, "--markdown", out_md], capsys)
+    assert code == 2, err
+    assert_one_line_error(err, str(elf), *needles)
+    assert out == ""
+    assert list(out_json.parent.iterdir()) == []
+
+
+@needs_arm
+def test_shn_xindex_names_read_from_section_0_link(firmware: fx.Firmware, tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """Extended numbering, as an ELF with 0xff00 sections or more has it: e_shstrndx = SHN_XINDEX with the
+    index in section 0's sh_link, and e_shnum = 0 with the count in section 0's sh_size. Same report."""
+    idx = section_index(firmware.elf)
+    nsec = len(idx)
+    xindex = patch_elf(firmware.elf, tmp_path / "xindex.elf", shstrndx=SHN_XINDEX, shnum=0,
+                       sections={0: {"link": idx[".shstrtab"], "size": nsec}})
+    expected = report_of(firmware.elf, tmp_path, capsys)
+    report = report_of(xindex, tmp_path, capsys)
+    for key in ("totals", "sections", "components", "largest_symbols", "attribution"):
+        assert report[key] == expected[key], key
+    assert report["attribution"]["available"] is True
+
+
+@needs_arm
+@pytest.mark.parametrize("case", ["null", "symtab", "past_end", "reserved", "undef"])
+def test_bad_section_name_index_is_exit_2(case: str, firmware: fx.Firmware, tmp_path: Path,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 22, case 1: e_shstrndx = SHN_XINDEX but section 0's sh_link names no string table (and the
+    plain e_shstrndx variants of the same fault): refused, not read as a stripped ELF."""
+    idx = section_index(firmware.elf)
+    shstrndx, link = {"null": (SHN_XINDEX, 0), "symtab": (SHN_XINDEX, idx[".symtab"]),
+                      "past_end": (SHN_XINDEX, len(idx) + 5), "reserved": (0xFF05, 0), "undef": (0, 0)}[case]
+    bad = patch_elf(firmware.elf, tmp_path / "bad.elf", shstrndx=shstrndx, sections={0: {"link": link}})
+    assert_refused_without_output(bad, tmp_path, capsys, "section name string table")
+
+
+@needs_arm
+@pytest.mark.parametrize("moved,onto", [(".rodata", ".text"), (".bss", ".data"), (".noinit", ".bss"),
+                                        (".data", ".rodata")])
+def test_overlapping_allocated_sections_is_exit_2(moved: str, onto: str, firmware: fx.Firmware, tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 22, case 2: two SHF_ALLOC sections overlap (PROGBITS/PROGBITS, NOBITS/PROGBITS, NOBITS/NOBITS):
+    refused with both names, nothing written."""
+    idx = section_index(firmware.elf)
+    target = section_header(firmware.elf, idx[onto])
+    bad = patch_elf(firmware.elf, tmp_path / "overlap.elf", sections={idx[moved]: {"addr": target["addr"] + 4}})
+    assert_refused_without_output(bad, tmp_path, capsys, "overlap", moved, onto)
+
+
+@needs_arm
+def test_section_past_end_of_address_space_is_exit_2(firmware: fx.Firmware, tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    idx = section_index(firmware.elf)
+    bad = patch_elf(firmware.elf, tmp_path / "wrap.elf", sections={idx[".bss"]: {"addr": 0xFFFF_FF00}})
+    assert_refused_without_output(bad, tmp_path, capsys, ".bss", "address space")
+
+
+@needs_arm
+@pytest.mark.parametrize("case", ["empty", "tls_nobits"])
+def test_sections_that_take_no_address_space_may_overlap(case: str, firmware: fx.Firmware, tmp_path: Path,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    """What linkers do produce: empty sections at another section's address (Zephyr has several), and a
+    thread-local NOBITS section (.tbss) whose addresses overlap the sections after it. (The debug sections,
+    not allocated, all sit at address 0, on top of .vectors, in every image.)"""
+    idx = section_index(firmware.elf)
+    noinit = section_header(firmware.elf, idx[".noinit"])
+    bss = section_header(firmware.elf, idx[".bss"])
+    fields = {"addr": bss["addr"], "size": 0} if case == "empty" else \
+        {"addr": bss["addr"], "flags": noinit["flags"] | SHF_TLS}
+    elf = patch_elf(firmware.elf, tmp_path / f"{case}.elf", sections={idx[".noinit"]: fields})
+    report = report_of(elf, tmp_path, capsys)
+    assert ".noinit" not in {s["name"] for s in report["sections"]}  # no bytes: not counted
+    assert report["totals"]["flash"]["used"] == firmware.memory_usage["FLASH"][0]
+
+
+@needs_arm
+@pytest.mark.parametrize("bad_output", ["markdown", "json"])
+def test_failed_output_write_leaves_no_output(bad_output: str, firmware: fx.Firmware, tmp_path: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 22, case 3: one output cannot be written (its folder does not exist): exit 2, one line naming
+    it, no new file, and the earlier reports stay byte for byte as they were."""
+    folder = tmp_path / "reports"
+    folder.mkdir()
+    good = {"json": folder / "r.json", "markdown": folder / "r.md"}
+    code, _, err = run_cli([firmware.elf, "-q", "--json", good["json"], "--markdown", good["markdown"]], capsys)
+    assert code == 0, err
+    earlier = {p: p.read_bytes() for p in good.values()}
+    fresh = folder / "fresh"  # an output the failed run would create: must not appear
+    missing = tmp_path / "no-such-folder" / "r.out"
+    paths = {"json": fresh, "markdown": fresh, bad_output: missing}
+    for other in ("json", "markdown"):
+        code, _, err = run_cli([firmware.elf, "-q", "--json", paths["json"], "--markdown", paths["markdown"]],
+                               capsys)
+        assert code == 2
+        assert_one_line_error(err, str(missing), "does not exist")
+        assert sorted(folder.iterdir()) == sorted(earlier), other  # nothing new, no temporary file left
+        assert {p: p.read_bytes() for p in good.values()} == earlier
+        assert not missing.parent.exists()
+        paths = {"json": good["json"], "markdown": good["markdown"], bad_output: missing}
+
+
+@needs_arm
+def test_outputs_replace_earlier_reports_whole(firmware: fx.Firmware, tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    out_json, out_md = tmp_path / "r.json", tmp_path / "r.md"
+    out_json.write_text("stale\n")
+    out_json.chmod(0o640)
+    code, out, err = run_cli([firmware.elf, "--json", out_json, "--markdown", out_md], capsys)
+    assert code == 0, err
+    assert json.loads(out_json.read_text())["schema"] == "ppgcomp.elfsize/1"
+    assert out_md.read_text().rstrip("\n") == out.rstrip("\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.json", "r.md"]
+    if sys.platform != "win32":
+        assert out_json.stat().st_mode & 0o777 == 0o640  # the replaced file's permissions are kept
+    code, _, err = run_cli([firmware.elf, "--json", out_json, "--markdown", tmp_path / "." / "r.json"], capsys)
+    assert code == 2
+    assert_one_line_error(err, "two reports")
+
+
+class _Hang(BaseException):
+    """Raised by the alarm in the fuzz test; a BaseException, so that the CLI's handlers do not catch it."""
+
+
+FUZZ_SEED = 22
+FUZZ_CASE_LIMIT_S = 5
+
+
+@needs_arm
+def test_fuzz_single_byte_corruptions(firmware: fx.Firmware, tmp_path: Path,
+                                      capsys: pytest.CaptureFixture[str]) -> None:
+    """Single-byte corruptions of a real Cortex-M33 image (every ELF header byte, a sample of the program and
+    section header tables, and a sample of the rest), fixed seed: never a traceback or a hang, exit status
+    0, 1 or 2 as documented, one error line naming the file on exit 2, and --json written only on 0 or 1."""
+    import random
+    import signal
+
+    src = firmware.elf.read_bytes()
+    e_phoff, = struct.unpack_from("<I", src, 0x1C)
+    e_shoff, = struct.unpack_from("<I", src, 0x20)
+    e_phnum, e_shnum = struct.unpack_from("<HH", src, 0x2C)[0], struct.unpack_from("<H", src, 0x30)[0]
+    rng = random.Random(FUZZ_SEED)
+    tables = [*range(e_phoff, e_phoff + 32 * e_phnum), *range(e_shoff, e_shoff + 40 * e_shnum)]
+    rest = sorted(set(range(52, len(src))) - set(tables))
+    offsets = [*range(52), *rng.sample(tables, min(250, len(tables))), *rng.sample(rest, 120)]
+    budget = write_budget(tmp_path / "b.yaml", BUDGET_TEMPLATE.format(flash="256K", ram="64K", model="130K",
+                                                                      arena=4096))
+    elf, out_dir = tmp_path / "fuzz.elf", tmp_path / "out"
+    out_dir.mkdir()
+    out_json = out_dir / "r.json"
+    use_alarm = hasattr(signal, "setitimer")
+
+    def hang(_signum: int, _frame: object) -> None:
+        raise _Hang
+
+    old_handler = signal.signal(signal.SIGALRM, hang) if use_alarm else None
+    codes: dict[int, int] = {}
+    try:
+        for offset in offsets:
+            data = bytearray(src)
+            data[offset] = (src[offset] + rng.randrange(1, 256)) % 256
+            elf.write_bytes(bytes(data))
+            case = f"byte {offset} (0x{offset:x}) 0x{src[offset]:02x} -> 0x{data[offset]:02x}"
+            if use_alarm:
+                signal.setitimer(signal.ITIMER_REAL, FUZZ_CASE_LIMIT_S)
+            try:
+                code, _, err = run_cli([elf, "-q", "--budget", budget, "--board", "testboard", "--json", out_json],
+                                       capsys)
+            except _Hang:
+                pytest.fail(f"{case}: no answer within {FUZZ_CASE_LIMIT_S} s")
+            finally:
+                if use_alarm:
+                    signal.setitimer(signal.ITIMER_REAL, 0)
+            codes[code] = codes.get(code, 0) + 1
+            assert code in (0, 1, 2), case
+            assert "Traceback" not in err, case
+            errors = [line for line in err.splitlines() if line.startswith("elf_size.py: error: ")]
+            if code == 2:
+                assert len(errors) == 1 and err.rstrip("\n").endswith(errors[0]), f"{case}: {err!r}"
+                assert str(elf) in errors[0], f"{case}: {errors[0]}"
+                assert not out_json.exists(), case
+            else:
+                assert not errors, f"{case}: {err!r}"
+                assert json.loads(out_json.read_text())["schema"] == "ppgcomp.elfsize/1", case
+                out_json.unlink()
+            assert list(out_dir.iterdir()) == [], case
+    finally:
+        if use_alarm:
+            signal.signal(signal.SIGALRM, old_handler)
+    assert codes.get(2, 0) > 50 and codes.get(0, 0) > 50, codes  # the sample hits both outcomes
