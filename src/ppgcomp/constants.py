@@ -30,6 +30,7 @@ ARTIFACTS_DIR = Path("artifacts")
 TFLITE_FILE = "encoder_int8.tflite"
 MODEL_INFO_FILE = "model_info.json"
 DECODER_FILE = "decoder.keras"
+ENCODER_FLOAT_FILE = "encoder_float.keras"  # the float encoder (the real-data benchmark's float-AE line)
 HR_MODEL_FILE = "hr_model.keras"
 HR_MODEL_RAW_FILE = "hr_model_raw.keras"
 GOLDEN_VECTORS_FILE = "golden_vectors.npz"

@@ -14,6 +14,9 @@ from ppgcomp.constants import MODEL_RATE_HZ
 
 HR_WINDOW_S = 8.0
 SMOOTH_CUTOFF_HZ = 0.15
+MAX_RR_S = 60.0 / 25.0  # a stretch without beats longer than this (below 25 bpm) is a gap in the reference
+# The zero-phase low-pass's step response settles to 0.15 % within 8 s: labels this far from a gap are its own.
+SMOOTH_MARGIN_S = 8.0
 
 
 def rpeak_count_bpm(rpeak_flags: np.ndarray, rate_hz: float, window_s: float = HR_WINDOW_S) -> np.ndarray:
@@ -87,3 +90,35 @@ def beat_reference(beat_times_s: np.ndarray, duration_s: float, step_s: float = 
     hr = beats_to_hr_at(beat_times_s, ends, window_s)
     ok = np.isfinite(hr)
     return ends[ok], hr[ok]
+
+
+def beat_gaps(beat_times_s: np.ndarray, duration_s: float, max_rr_s: float = MAX_RR_S) -> np.ndarray:
+    """Stretches without beats longer than `max_rr_s` (the file's start and end count as edges), as (n, 2) start
+    and end times in s: the reference says nothing about the heart there."""
+    b = np.sort(np.asarray(beat_times_s, dtype=np.float64).reshape(-1))
+    b = b[(b >= 0) & (b <= duration_s)]
+    edges = np.concatenate([[0.0], b, [float(duration_s)]])
+    i = np.flatnonzero(np.diff(edges) > max_rr_s)
+    return np.stack([edges[i], edges[i + 1]], axis=1)
+
+
+def nan_runs(x: np.ndarray, rate_hz: float) -> np.ndarray:
+    """Runs of NaN/inf samples in a reference sampled at `rate_hz`, as (n, 2) start and end times in s."""
+    bad = ~np.isfinite(np.asarray(x, dtype=np.float64).reshape(-1))
+    if not bad.any():
+        return np.zeros((0, 2))
+    d = np.diff(np.concatenate([[0], bad.astype(np.int8), [0]]))
+    return np.stack([np.flatnonzero(d == 1), np.flatnonzero(d == -1)], axis=1) / rate_hz
+
+
+def gap_mask(gaps: np.ndarray, times_s: np.ndarray, window_s: float = HR_WINDOW_S, margin_s: float = 0.0) -> np.ndarray:
+    """True at each time whose trailing `window_s` HR window touches one of `gaps` ((n, 2) start/end in s), widened by
+    `margin_s` each side (the smoothing's reach). Before `window_s` the labels hold the first full window's value,
+    and so does this mask."""
+    t = np.maximum(np.asarray(times_s, dtype=np.float64), window_s)
+    out = np.zeros(t.size + 1, dtype=np.int64)
+    gaps = np.asarray(gaps, dtype=np.float64).reshape(-1, 2)
+    if gaps.size:
+        np.add.at(out, np.searchsorted(t, gaps[:, 0] - margin_s, side="right"), 1)
+        np.add.at(out, np.searchsorted(t, gaps[:, 1] + window_s + margin_s, side="left"), -1)
+    return np.cumsum(out[:-1]) > 0

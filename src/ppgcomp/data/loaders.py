@@ -9,7 +9,8 @@
 
 A PATH that is a folder loads every matching file in it as one subject. Rates that are multiples of 25 Hz take the
 firmware's integer decimator, others are resampled (:mod:`ppgcomp.data.rate`); every signal and label is checked
-(:mod:`ppgcomp.data.validate`).
+(:mod:`ppgcomp.data.validate`). Where the HR reference has a gap or an implausible stretch the labels are NaN and
+the windows touching them are left out (with a warning); a reference unusable throughout refuses the file.
 """
 
 from __future__ import annotations
@@ -21,10 +22,24 @@ from pathlib import Path
 import numpy as np
 
 from ppgcomp.constants import MODEL_RATE_HZ, WINDOW_LEN
-from ppgcomp.data.hr_labels import rpeak_times_to_flags, rpeaks_to_hr, rpeaks_to_hr_at
+from ppgcomp.data.hr_labels import (
+    SMOOTH_MARGIN_S,
+    beat_gaps,
+    nan_runs,
+    rpeak_times_to_flags,
+    rpeaks_to_hr,
+    rpeaks_to_hr_at,
+)
 from ppgcomp.data.rate import RatePath, at_times, rate_path, to_model_rate
 from ppgcomp.data.recording import DataError, Recording
-from ppgcomp.data.validate import check_derived_hr, check_finite, check_hr, check_ppg
+from ppgcomp.data.validate import (
+    check_finite,
+    check_hr,
+    check_ppg,
+    first_bad_hr,
+    mask_derived_hr,
+    mask_reference,
+)
 
 OSU_PPG_COLUMNS = (29, 30, 39, 40)
 OSU_ECG_COLUMNS = (41, 42, 43, 44)
@@ -132,13 +147,24 @@ def load_osu(path: Path, ppg_column: int = OSU_PPG_COLUMNS[0]) -> list[Recording
         if data.shape[1] < need:
             raise DataError(f"{f}: missing columns: has {data.shape[1]}, the OSU layout needs {need} (R-peaks in 45-48)")
         peaks = data[:, OSU_RPEAK_COLUMNS].reshape(-1)  # 4 sub-samples per row, in time order
-        check_finite(f, "R-peak columns 45-48", peaks)
         counts, rp = ppg_to_model_rate(f, f"PPG column {ppg_column}", data[:, ppg_column], OSU_RATE_HZ)
-        hr = rpeaks_to_hr(peaks, OSU_RPEAK_RATE_HZ, counts.size)
-        check_derived_hr(f, "R-peak columns 45-48", hr, int((peaks > 0).sum()), MODEL_RATE_HZ)
+        flags, beats, unknown = _flag_beats(peaks, OSU_RPEAK_RATE_HZ)
+        hr = rpeaks_to_hr(flags, OSU_RPEAK_RATE_HZ, counts.size)
+        step = OSU_RPEAK_RATE_HZ / MODEL_RATE_HZ  # label k is the count at 100 Hz sample (k + 1) * 4 - 1
+        t = ((np.arange(counts.size) + 1) * step - 1) / OSU_RPEAK_RATE_HZ
+        hr = mask_derived_hr(f, "R-peak columns 45-48", hr, beats.size, t,
+                             beat_gaps(beats, peaks.size / OSU_RPEAK_RATE_HZ), unknown, SMOOTH_MARGIN_S)
         recs.append(Recording(subject=f.stem, ppg=counts.astype(np.int32), hr_bpm=hr, rate_path=rp.describe(),
                               label_source="R-peak columns 45-48 (100 Hz), 8 s beat count"))
     return recs
+
+
+def _flag_beats(flags: np.ndarray, rate_hz: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """R-peak flags with NaN/inf (no reference there) read as no beat; the beat times (s); those stretches (s)."""
+    x = np.asarray(flags, dtype=np.float64).reshape(-1)
+    unknown = nan_runs(x, rate_hz)
+    x = np.where(np.isfinite(x), x, 0.0)
+    return x, np.flatnonzero(x > 0) / rate_hz, unknown
 
 
 def signals_to_recording(f: Path | str, subject: str, ppg: np.ndarray, rate_hz: float | None, *,
@@ -152,21 +178,27 @@ def signals_to_recording(f: Path | str, subject: str, ppg: np.ndarray, rate_hz: 
         hr = np.asarray(hr, dtype=np.float64).reshape(-1)
         if hr.size != ppg.size:
             raise DataError(f"{f}: hr_bpm has {hr.size} values, ppg has {ppg.size}")
-        check_hr(f, "hr_bpm", hr, np.arange(hr.size) / fs)
-        label = at_times(hr, fs, t).astype(np.float32)
+        bad = check_hr(f, "hr_bpm", hr, np.arange(hr.size) / fs)
+        if bad.any():  # a 25 Hz label next to an unusable value is unusable too
+            label = mask_reference(f, "hr_bpm column", at_times(np.where(bad, 0.0, hr), fs, t), at_times(bad, fs, t) > 0,
+                                   t, first_bad_hr("hr_bpm", hr, bad, np.arange(hr.size) / fs))
+        else:
+            label = at_times(hr, fs, t).astype(np.float32)
         source = "hr_bpm column"
     elif rpeak_flags is not None:
-        flags = np.asarray(rpeak_flags, dtype=np.float64).reshape(-1)
-        check_finite(f, "rpeak", flags, fs)
+        flags, beats, unknown = _flag_beats(rpeak_flags, fs)
         label = rpeaks_to_hr_at(flags, fs, t)
-        check_derived_hr(f, "rpeak column", label, int((flags > 0).sum()), MODEL_RATE_HZ)
+        label = mask_derived_hr(f, "rpeak column", label, beats.size, t, beat_gaps(beats, flags.size / fs), unknown,
+                                SMOOTH_MARGIN_S)
         source = "rpeak column, 8 s beat count"
     elif rpeak_times is not None:
         times = np.asarray(rpeak_times, dtype=np.float64).reshape(-1)
-        check_finite(f, "rpeak_times_s", times)
+        times = times[np.isfinite(times)]  # a NaN time places no beat; the gap it leaves is found below
         flags = rpeak_times_to_flags(times, fs, ppg.size)
+        beats = np.flatnonzero(flags) / fs
         label = rpeaks_to_hr_at(flags, fs, t)
-        check_derived_hr(f, "rpeak_times_s", label, int(flags.sum()), MODEL_RATE_HZ)
+        label = mask_derived_hr(f, "rpeak_times_s", label, beats.size, t, beat_gaps(beats, ppg.size / fs),
+                                margin_s=SMOOTH_MARGIN_S)
         source = "rpeak_times_s, 8 s beat count"
     else:
         raise DataError(f"{f}: missing column: needs hr_bpm or R-peaks (rpeak / rpeak_times_s)")

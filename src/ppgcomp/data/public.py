@@ -26,12 +26,11 @@ from typing import Any
 
 import numpy as np
 
-from ppgcomp.constants import MODEL_RATE_HZ
-from ppgcomp.data.hr_labels import beat_reference, beats_to_hr_at
+from ppgcomp.data.hr_labels import beat_gaps, beat_reference, beats_to_hr_at, nan_runs
 from ppgcomp.data.loaders import ppg_to_model_rate
 from ppgcomp.data.recording import DataError, Recording
 from ppgcomp.data.rpeaks import detect_rpeaks
-from ppgcomp.data.validate import check_derived_hr, check_finite, check_hr
+from ppgcomp.data.validate import check_hr, first_bad_hr, mask_derived_hr, mask_reference
 
 log = logging.getLogger(__name__)
 
@@ -136,35 +135,48 @@ def _load_pickle(f: Path) -> Recording:
         raise DataError(f"{f}: label is empty: no HR reference")
     counts, rp = ppg_to_model_rate(f, "signal/wrist/BVP", bvp, DALIA_BVP_HZ)
     ends = DALIA_WINDOW_S + DALIA_SHIFT_S * np.arange(label.size)
-    check_hr(f, "label", label, ends)
+    bad = check_hr(f, "label", label, ends)
     t = rp.out_times(counts.size)
-    hr = np.interp(t, ends, label).astype(np.float32)
-    inside = ends <= t[-1]
-    check = float(np.max(np.abs(np.interp(ends[inside], t, hr) - label[inside]))) if inside.any() else None
+    if bad.any():  # a 25 Hz label between an unusable window label and its neighbour is unusable too
+        hr = mask_reference(f, "label", np.interp(t, ends, np.where(bad, 0.0, label)), np.interp(t, ends, bad) > 0,
+                            t, first_bad_hr("label", label, bad, ends))
+    else:
+        hr = np.interp(t, ends, label).astype(np.float32)
+    check = _label_check(t, hr, ends, label)
     return Recording(subject=subject, ppg=counts.astype(np.int32), hr_bpm=hr, rate_path=rp.describe(),
                      label_source="label (8 s windows, 2 s shift, chest ECG)", label_check_bpm=check)
 
 
+def _label_check(t: np.ndarray, hr: np.ndarray, ref_t: np.ndarray, ref_hr: np.ndarray) -> float | None:
+    """Largest |label - the file's own reference| at the reference's times inside the recording, where both are
+    usable (labels left out as NaN are not compared)."""
+    inside = ref_t <= t[-1]
+    d = np.abs(np.interp(ref_t[inside], t, hr) - ref_hr[inside])
+    d = d[np.isfinite(d)]
+    return float(np.max(d)) if d.size else None
+
+
 def _with_beats(f: Path, subject: str, ppg: np.ndarray, ppg_hz: float, beats_s: np.ndarray, source: str,
-                ppg_name: str) -> Recording:
+                ppg_name: str, unknown: np.ndarray | None = None) -> Recording:
     counts, rp = ppg_to_model_rate(f, ppg_name, ppg, ppg_hz)
     t = rp.out_times(counts.size)
     duration = ppg.size / ppg_hz
     beats_s = beats_s[(beats_s >= 0) & (beats_s < duration)]
     hr = beats_to_hr_at(beats_s, t).astype(np.float32)
-    check_derived_hr(f, source, hr, int(beats_s.size), MODEL_RATE_HZ)
+    hr = mask_derived_hr(f, source, hr, int(beats_s.size), t, beat_gaps(beats_s, duration), unknown)
     ref_t, ref_hr = beat_reference(beats_s, duration)
-    inside = ref_t <= t[-1]
-    check = float(np.max(np.abs(np.interp(ref_t[inside], t, hr) - ref_hr[inside]))) if inside.any() else None
+    check = _label_check(t, hr, ref_t, ref_hr)
     return Recording(subject=subject, ppg=counts.astype(np.int32), hr_bpm=hr, rate_path=rp.describe(),
                      label_source=source, label_check_bpm=check)
 
 
 def _with_ecg(f: Path, subject: str, ppg: np.ndarray, ppg_hz: float, ecg: np.ndarray, ecg_hz: float,
               ppg_name: str, source: str) -> Recording:
-    check_finite(f, "ECG", ecg, ecg_hz)
+    unknown = nan_runs(ecg, ecg_hz)  # NaN/inf ECG: no reference there (its windows are left out)
+    if unknown.size:
+        ecg = np.where(np.isfinite(ecg), ecg, np.median(ecg[np.isfinite(ecg)]) if np.isfinite(ecg).any() else 0.0)
     beats = detect_rpeaks(ecg, ecg_hz) / ecg_hz
-    return _with_beats(f, subject, ppg, ppg_hz, beats, source, ppg_name)
+    return _with_beats(f, subject, ppg, ppg_hz, beats, source, ppg_name, unknown)
 
 
 # --- PhysioNet WFDB ---------------------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ class Recording:
 
     subject: str
     ppg: np.ndarray  # int32, 25 Hz
-    hr_bpm: np.ndarray  # float32, one value per 25 Hz sample
+    hr_bpm: np.ndarray  # float32, one value per 25 Hz sample; NaN where the reference is unusable (windows left out)
     rate_path: str = ""  # how the PPG reached 25 Hz (ppgcomp.data.rate.RatePath.describe())
     label_source: str = ""  # where the HR labels come from
     # Largest |label - the file's own HR reference| in bpm, where the file has one (report: within 1 bpm)

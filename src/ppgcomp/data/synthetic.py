@@ -2,9 +2,15 @@
 
 Each subject has a resting HR and a sequence of activity episodes (sleep, rest, walking, running) that move HR
 between 40 and 190 bpm with smooth trends, respiratory sinus arrhythmia and beat-to-beat variability. The PPG
-pulse is a systolic and a dicrotic Gaussian per beat, delayed by a pulse transit time, with respiratory
-amplitude modulation, baseline wander, motion-artifact bursts, sensor noise and an ADC with a full-scale code.
-The R-peaks are the beat times, so HR labels come from the same `Rpeak2HR` path as real data.
+pulse is a skewed systolic wave and an optional dicrotic wave per beat (each subject draws its own morphology:
+width, skew, notch depth and delay), delayed by a pulse transit time, with respiratory amplitude and frequency
+modulation, baseline wander, motion-artifact bursts, sensor noise, a pulse amplitude from 100 to 20,000 ADC
+levels (the resolution of the pulse, from a coarse front-end to a 24-bit one; below about 100 levels the device's
+FLAT flag takes the window), optional clipping of the pulse tops, either polarity, and an ADC with a full-scale
+code. The R-peaks are the beat times, so HR labels come from the same `Rpeak2HR` path as real data.
+
+The morphology families, the polarity, the amplitude range and the clipping exist because real recordings
+differ from a two-Gaussian pulse in all of them (the real-data development set, ppgcomp.realdata, measures it).
 """
 
 from __future__ import annotations
@@ -21,6 +27,8 @@ from ppgcomp.dsp.decimate import decimate, decimation_factor
 SENSOR_RATE_HZ = 100
 ADC_FULL_SCALE = 2**19 - 1  # a 19-bit optical front-end such as the MAX86141
 HR_MIN_BPM, HR_MAX_BPM = 40.0, 190.0
+AC_COUNTS = (100.0, 20000.0)  # pulse amplitude in ADC levels, log-uniform: coarse to high-resolution front-ends
+CLIP_PROBABILITY = 0.2
 
 # (name, low bpm, high bpm, relative frequency)
 ACTIVITIES = (
@@ -79,24 +87,45 @@ def _beat_times(rng: np.random.Generator, hr: np.ndarray, fs: float, resp_hz: fl
     return np.array(times)
 
 
+@dataclass(frozen=True)
+class Morphology:
+    """One subject's pulse shape (widths in s at 60 bpm; they scale with sqrt(RR))."""
+
+    rise: float  # systolic upstroke width
+    fall: float  # systolic decay width (> rise: the pulse is skewed)
+    notch: float  # dicrotic wave amplitude relative to the systolic one (0: no dicrotic wave)
+    notch_delay: float  # dicrotic wave delay after the systolic peak
+    notch_width: float
+    am_depth: float  # respiratory amplitude modulation
+
+
+def _morphology(rng: np.random.Generator) -> Morphology:
+    w = 0.07 * rng.uniform(0.75, 1.5)
+    notch = rng.uniform(0.15, 0.7) if rng.uniform() < 0.7 else rng.uniform(0.0, 0.1)
+    return Morphology(rise=w * rng.uniform(0.55, 1.0), fall=w * rng.uniform(1.0, 2.2), notch=notch,
+                      notch_delay=0.28 * rng.uniform(0.8, 1.25), notch_width=0.09 * rng.uniform(0.7, 1.6),
+                      am_depth=rng.uniform(0.03, 0.3))
+
+
 def _pulses(rng: np.random.Generator, beats: np.ndarray, n: int, fs: float, resp_hz: float) -> np.ndarray:
-    """Sum of per-beat systolic and dicrotic Gaussians, delayed by the pulse transit time."""
+    """Sum of per-beat skewed systolic and dicrotic waves, delayed by the pulse transit time."""
     x = np.zeros(n)
     ptt = rng.uniform(0.15, 0.28)
-    dicrotic = rng.uniform(0.25, 0.6)
+    m = _morphology(rng)
     rr = np.diff(np.concatenate([beats, [beats[-1] + 0.8]]))
     t_axis = np.arange(n) / fs
     for tb, r in zip(beats, rr):
         s = np.sqrt(max(r, 0.3))
-        amp = (1.0 + rng.normal(0.0, 0.05)) * (1.0 + 0.1 * np.sin(2 * np.pi * resp_hz * tb))
-        c1, w1 = tb + ptt + 0.12 * s, 0.07 * s
-        c2, w2 = c1 + 0.28 * s, 0.09 * s
+        amp = (1.0 + rng.normal(0.0, 0.05)) * (1.0 + m.am_depth * np.sin(2 * np.pi * resp_hz * tb))
+        c1, w1, w1f = tb + ptt + 0.12 * s, m.rise * s, m.fall * s
+        c2, w2 = c1 + m.notch_delay * s, m.notch_width * s
         lo = max(int((tb + ptt - 0.2) * fs), 0)
-        hi = min(int((c2 + 4 * w2) * fs) + 1, n)
+        hi = min(int((max(c2 + 4 * w2, c1 + 4 * w1f)) * fs) + 1, n)
         if lo >= hi:
             continue
         tt = t_axis[lo:hi]
-        x[lo:hi] += amp * (np.exp(-0.5 * ((tt - c1) / w1) ** 2) + dicrotic * np.exp(-0.5 * ((tt - c2) / w2) ** 2))
+        w = np.where(tt < c1, w1, w1f)
+        x[lo:hi] += amp * (np.exp(-0.5 * ((tt - c1) / w) ** 2) + m.notch * np.exp(-0.5 * ((tt - c2) / w2) ** 2))
     return x
 
 
@@ -134,9 +163,13 @@ def synthesize_subject(seed: int, minutes: float, sensor_rate_hz: int = SENSOR_R
     hr = _hr_trajectory(rng, n, fs)
     beats = _beat_times(rng, hr, fs, resp_hz)
     x = _pulses(rng, beats, n, fs, resp_hz)
+    if rng.uniform() < CLIP_PROBABILITY:  # an amplifier that clips the pulse tops (below the ADC's full scale)
+        x = np.minimum(x, np.percentile(x, rng.uniform(85.0, 97.0)))
     x += _baseline(rng, n, fs, resp_hz) + _motion(rng, n, fs)
     x += rng.normal(0.0, rng.uniform(0.01, 0.04), n)
-    ac_counts = rng.uniform(800.0, 4000.0)
+    if rng.uniform() < 0.5:  # transmissive and reflective front-ends, and sensors that invert
+        x = -x
+    ac_counts = np.exp(rng.uniform(np.log(AC_COUNTS[0]), np.log(AC_COUNTS[1])))
     dc_counts = rng.uniform(0.25, 0.6) * ADC_FULL_SCALE
     counts = np.clip(np.round(dc_counts + ac_counts * x), 0, ADC_FULL_SCALE)
     return counts.astype(np.int32), beats

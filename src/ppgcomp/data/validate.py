@@ -9,8 +9,12 @@ Rules (README, "Real data"):
 * Spikes: a sample more than ``SPIKE_FACTOR`` times the signal's 5th..95th percentile spread away from its 200 ms
   running median. Up to ``MAX_SPIKE_FRACTION`` of the samples (at least ``MIN_SPIKES_ALLOWED``) are replaced by the
   running median, with a warning; more is an error naming the first one.
-* HR labels: finite and within ``HR_MIN_BPM``..``HR_MAX_BPM``, whether given per sample, per window, or derived
-  from R-peaks.
+* HR reference (given per sample or per window, or derived from R-peaks / beats): where it is NaN, outside
+  ``HR_MIN_BPM``..``HR_MAX_BPM``, or has no beat for longer than ``MAX_RR_S`` (a gap), the 25 Hz labels become NaN,
+  and every 16 s window touching one is left out of training and scoring (:mod:`ppgcomp.data.windows`), with a
+  warning that counts them and names the first. The file is refused only when no window is left, when the
+  reference is unusable throughout (fewer than two R-peaks; every value NaN or out of range), or when a given HR
+  holds values no HR reference holds (infinite, negative, above ``HR_NOT_HR_BPM``: not an HR column, or corrupt).
 """
 
 from __future__ import annotations
@@ -21,12 +25,16 @@ from pathlib import Path
 import numpy as np
 from scipy import ndimage
 
+from ppgcomp.constants import TRAIN_HOP, WINDOW_LEN
+from ppgcomp.data.hr_labels import MAX_RR_S, gap_mask
 from ppgcomp.data.recording import DataError
+from ppgcomp.data.windows import usable_window_starts, window_starts
 
 log = logging.getLogger(__name__)
 
 HR_MIN_BPM = 25.0
 HR_MAX_BPM = 250.0
+HR_NOT_HR_BPM = 1000.0  # a given HR label below 0 or above this is no HR at all: the file is refused
 SENSOR_ABS_MAX = 2.0**31
 MIN_SPREAD_COUNTS = 8
 MIN_RELATIVE_SPREAD = 1e-6
@@ -95,26 +103,92 @@ def remove_spikes(path: Path | str, name: str, x: np.ndarray, rate_hz: float | N
     return out
 
 
-def check_hr(path: Path | str, name: str, hr: np.ndarray, times_s: np.ndarray | None = None) -> None:
-    """HR labels (bpm): finite and in HR_MIN_BPM..HR_MAX_BPM; `times_s` places a bad one in the file."""
+def hr_out_of_range(hr: np.ndarray) -> np.ndarray:
+    """Where HR labels (bpm) are unusable: NaN/inf or outside HR_MIN_BPM..HR_MAX_BPM."""
+    hr = np.asarray(hr, dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        return ~np.isfinite(hr) | (hr < HR_MIN_BPM) | (hr > HR_MAX_BPM)
+
+
+def _at(i: int, times_s: np.ndarray | None) -> str:
+    return f"{times_s[i]:.2f} s" if times_s is not None else f"row {i + 1}"
+
+
+def check_hr(path: Path | str, name: str, hr: np.ndarray, times_s: np.ndarray | None = None) -> np.ndarray:
+    """Given HR labels (bpm, per sample or per window; `times_s` places one in the file). Returns where they are
+    unusable (NaN, or outside HR_MIN_BPM..HR_MAX_BPM): the windows touching those are left out. DataError when
+    every value is unusable, or when one is no HR at all (infinite, negative, above HR_NOT_HR_BPM)."""
     hr = np.asarray(hr, dtype=np.float64).reshape(-1)
-    check_finite(path, name, hr)
-    bad = (hr < HR_MIN_BPM) | (hr > HR_MAX_BPM)
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        at = f"{times_s[i]:.2f} s" if times_s is not None else f"row {i + 1}"
-        raise DataError(f"{path}: {name} has {int(bad.sum())} value(s) outside the physiological range "
-                        f"{HR_MIN_BPM:g}-{HR_MAX_BPM:g} bpm (first {hr[i]:.6g} at {at})")
+    with np.errstate(invalid="ignore"):
+        absurd = np.isinf(hr) | (hr < 0) | (hr > HR_NOT_HR_BPM)
+    if absurd.any():
+        i = int(np.flatnonzero(absurd)[0])
+        raise DataError(f"{path}: {name} has {int(absurd.sum())} value(s) outside the physiological range "
+                        f"{HR_MIN_BPM:g}-{HR_MAX_BPM:g} bpm that no HR reference holds (first {hr[i]:.6g} at "
+                        f"{_at(i, times_s)}; below 0 or above {HR_NOT_HR_BPM:g} bpm it is not an HR)")
+    bad = hr_out_of_range(hr)
+    if bad.all():
+        raise DataError(f"{path}: {name} has no usable value: all {hr.size} are NaN or outside the physiological "
+                        f"range {HR_MIN_BPM:g}-{HR_MAX_BPM:g} bpm (first {hr[0]:.6g} at {_at(0, times_s)})")
+    return bad
 
 
-def check_derived_hr(path: Path | str, source: str, hr: np.ndarray, n_peaks: int, rate_hz: float) -> None:
-    """HR derived from R-peaks (per model-rate sample) must be usable: peaks exist and HR stays in range."""
+def first_bad_hr(name: str, hr: np.ndarray, bad: np.ndarray, times_s: np.ndarray | None = None) -> str:
+    """What is wrong with the first unusable given HR label, for messages."""
+    i = int(np.flatnonzero(bad)[0])
+    v = float(np.asarray(hr, dtype=np.float64).reshape(-1)[i])
+    return f"{name} is {'NaN' if np.isnan(v) else f'{v:.6g} bpm'} at {_at(i, times_s)}"
+
+
+def mask_derived_hr(path: Path | str, source: str, hr: np.ndarray, n_peaks: int, times_s: np.ndarray,
+                    gaps: np.ndarray, unknown: np.ndarray | None = None, margin_s: float = 0.0) -> np.ndarray:
+    """HR labels derived from R-peaks/beats (per model-rate sample at `times_s`) with NaN where they are unusable:
+    out of range, or an HR window (widened by `margin_s`) touching a stretch without beats (`gaps`) or without
+    reference (`unknown`, e.g. NaN flags), both (n, 2) start/end in s. See :func:`mask_reference`."""
     if n_peaks < 2:
         raise DataError(f"{path}: {source} gives no usable HR: {n_peaks} R-peak(s) in the file")
-    hr = np.asarray(hr, dtype=np.float64)
-    bad = ~np.isfinite(hr) | (hr < HR_MIN_BPM) | (hr > HR_MAX_BPM)
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        raise DataError(f"{path}: {source} gives no usable HR: {n_peaks} R-peaks give {hr[i]:.4g} bpm at "
-                        f"{(i + 1) / rate_hz:.2f} s, outside {HR_MIN_BPM:g}-{HR_MAX_BPM:g} bpm "
-                        f"({100 * bad.mean():.0f} % of the recording)")
+    hr = np.asarray(hr, dtype=np.float32)
+    unknown = np.zeros((0, 2)) if unknown is None else np.asarray(unknown, dtype=np.float64).reshape(-1, 2)
+    oor = hr_out_of_range(hr)
+    bad = oor | gap_mask(np.concatenate([np.asarray(gaps).reshape(-1, 2), unknown]), times_s, margin_s=margin_s)
+    if not bad.any():
+        return hr
+    whys = []
+    if oor.any():
+        i = int(np.flatnonzero(oor)[0])
+        why = f"{n_peaks} R-peaks give {hr[i]:.4g} bpm at {times_s[i]:.2f} s, outside {HR_MIN_BPM:g}-{HR_MAX_BPM:g} bpm"
+        whys.append((float(times_s[i]), why))
+    if len(gaps):
+        a, b = (float(v) for v in np.asarray(gaps).reshape(-1, 2)[0])
+        whys.append((a, f"no R-peak for {b - a:.1f} s from {a:.2f} s (longer than {MAX_RR_S:g} s)"))
+    if len(unknown):
+        a, b = (float(v) for v in unknown[0])
+        whys.append((a, f"no reference (NaN) from {a:.2f} to {b:.2f} s"))
+    return mask_reference(path, source, hr, bad, times_s, min(whys)[1])
+
+
+def mask_reference(path: Path | str, source: str, hr: np.ndarray, bad: np.ndarray, times_s: np.ndarray,
+                   why: str) -> np.ndarray:
+    """The 25 Hz labels with NaN where `bad`: :func:`ppgcomp.data.windows.make_windows` leaves every window touching
+    one out of training and scoring. Warns with the number of 16 s windows (at the training hop) left out and the
+    first one; DataError when none is left. `why` says what is wrong first, in the file's terms."""
+    hr = np.asarray(hr, dtype=np.float32)
+    bad = np.asarray(bad, dtype=bool)
+    if not bad.any():
+        return hr
+    pct = 100.0 * bad.mean()
+    if bad.all():
+        raise DataError(f"{path}: {source} gives no usable HR: {why} ({pct:.0f} % of the recording)")
+    out = hr.copy()
+    out[bad] = np.nan
+    starts = window_starts(out.size, TRAIN_HOP)
+    kept = usable_window_starts(out, TRAIN_HOP)
+    if kept.size == 0:
+        raise DataError(f"{path}: {source} gives no usable HR in any 16 s window: {why} ({pct:.0f} % of the "
+                        "recording unusable)")
+    first = int(starts[~np.isin(starts, kept)][0])
+    last = min(first + WINDOW_LEN - 1, out.size - 1)
+    log.warning("%s: %s has gaps or implausible HR in %.0f %% of the recording (first: %s): left out %d of %d 16 s "
+                "windows from training and scoring, the first at %.2f-%.2f s", path, source, pct, why,
+                starts.size - kept.size, starts.size, times_s[first], times_s[last])
+    return out

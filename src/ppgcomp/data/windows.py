@@ -1,4 +1,7 @@
-"""Slicing recordings into 16 s model windows with the HR target of their last 8 s."""
+"""Slicing recordings into 16 s model windows with the HR target of their last 8 s.
+
+A NaN label marks a sample without a usable HR reference (a gap, an implausible stretch: ppgcomp.data.validate);
+every window whose 16 s span touches one is left out, of training and of scoring alike."""
 
 from __future__ import annotations
 
@@ -37,10 +40,21 @@ def window_starts(n_samples: int, hop: int = TRAIN_HOP, window: int = WINDOW_LEN
     return np.arange(0, n_samples - window + 1, hop, dtype=np.int64)
 
 
+def usable_window_starts(hr_bpm: np.ndarray, hop: int = TRAIN_HOP, window: int = WINDOW_LEN) -> np.ndarray:
+    """The starts of :func:`window_starts` whose whole window has usable (finite) HR labels."""
+    hr_bpm = np.asarray(hr_bpm)
+    s = window_starts(hr_bpm.size, hop, window)
+    bad = ~np.isfinite(hr_bpm)
+    if not bad.any():
+        return s
+    csum = np.concatenate([[0], np.cumsum(bad, dtype=np.int64)])
+    return s[csum[s + window] == csum[s]]
+
+
 def make_windows(recordings: list[Recording], hop: int = TRAIN_HOP) -> WindowSet:
     raws, hrs, subjects, starts = [], [], [], []
     for rec in recordings:
-        s = window_starts(rec.ppg.size, hop)
+        s = usable_window_starts(rec.hr_bpm, hop)
         if s.size == 0:
             continue
         idx = s[:, None] + np.arange(WINDOW_LEN)[None, :]

@@ -18,6 +18,7 @@ from ppgcomp.constants import (
     DEFAULT_ENCODER_ARCH,
     DENSE_SUBDIR,
     DEVICE_DEFAULT_HOP,
+    ENCODER_FLOAT_FILE,
     FIRMWARE_GOLDEN_DIR,
     FIRMWARE_MODEL_DIR,
     GOLDEN_VECTORS_FILE,
@@ -62,6 +63,9 @@ class ExportConfig:
 
 
 def load_data(cfg: ExportConfig) -> list[Recording]:
+    from ppgcomp.realdata.guard import refuse_validation_only
+
+    refuse_validation_only(cfg.data)
     kind, _, arg = cfg.data.partition(":")
     if kind == "synthetic":
         return synthetic_dataset(SyntheticConfig(subjects=cfg.subjects, minutes=cfg.minutes, seed=cfg.seed))
@@ -189,6 +193,7 @@ def export(cfg: ExportConfig, models, train_x: np.ndarray, test: WindowSet, recs
 
     # Artefacts for the receiver, then the firmware sources.
     (out / TFLITE_FILE).write_bytes(tfl.data)
+    models.encoder.save(out / ENCODER_FLOAT_FILE)
     models.decoder.save(out / DECODER_FILE)
     models.hr_model.save(out / HR_MODEL_FILE)
     models.hr_model_raw.save(out / HR_MODEL_RAW_FILE)
@@ -213,6 +218,9 @@ def export(cfg: ExportConfig, models, train_x: np.ndarray, test: WindowSet, recs
         traces[str(subj)] = {"reference": test.hr_bpm[sel], "raw PPG": hr_raw[sel],
                              "float AE": hr_float[sel], "int8 codes": hr_int8[sel]}
     plot_hr_traces(traces, TRAIN_HOP, plots / "hr_traces.png")
+    from ppgcomp.realdata.report import evaluate as evaluate_real
+
+    real = evaluate_real(models, tfl, receiver, plots / "real_data.png")
 
     report = {
         "command": cfg.command,
@@ -221,6 +229,7 @@ def export(cfg: ExportConfig, models, train_x: np.ndarray, test: WindowSet, recs
         "hr_mae_bpm": {"raw_ppg": hr_mae(hr_raw, test.hr_bpm), "float_autoencoder": hr_mae(hr_float, test.hr_bpm),
                        "int8_codes": hr_mae(hr_int8, test.hr_bpm)},
         "hr_quality_flags": hr_mae_flagged(hr_int8, test.hr_bpm, test.raw, test.q),
+        "real_data": real,
         "reconstruction": {"float_autoencoder": recon_metrics(recon_float, xt),
                            "int8_codes": recon_metrics(recon_int8, xt)},
         "model": {"arch": cfg.arch, "sha256": tfl.sha256, "tag": tfl.tag, "tflite_bytes": len(tfl.data),

@@ -14,6 +14,7 @@ import numpy as np
 
 from ppgcomp.constants import REPORT_JSON_FILE, REPORT_MD_FILE, TARGET_LEN, WINDOW_LEN
 from ppgcomp.protocol.packet import PACKET_LEN
+from ppgcomp.realdata.report import markdown_lines as real_data_lines
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +57,8 @@ def recordings_summary(recs: list) -> list[dict[str, object]]:
         hr = np.asarray(r.hr_bpm, dtype=np.float64)
         out.append({"subject": str(r.subject), "samples_25hz": int(r.ppg.size),
                     "rate_path": getattr(r, "rate_path", "") or "", "label_source": getattr(r, "label_source", ""),
-                    "hr_label_bpm": {"min": float(hr.min()), "median": float(np.median(hr)), "max": float(hr.max())},
+                    "hr_label_bpm": {"min": float(np.nanmin(hr)), "median": float(np.nanmedian(hr)),
+                                     "max": float(np.nanmax(hr))},
                     "label_vs_reference_max_bpm": getattr(r, "label_check_bpm", None)})
     return out
 
@@ -187,6 +189,18 @@ def _comparison_lines(r: dict) -> list[str]:
     return [*lines, ""]
 
 
+def _data_kind(r: dict) -> str:
+    src = str(r["data"]["source"])
+    return "built-in synthetic data" if src.startswith("synthetic") else src
+
+
+def _raw_model_note(r: dict) -> list[str]:
+    if not str(r["data"]["source"]).startswith("synthetic"):
+        return []
+    return [("The raw-PPG model is the stage-2 GRU trained on the same synthetic data: it shows what an HR model "
+             "that sees every sample reaches on that data, not on real signals (see the real-data section)."), ""]
+
+
 def render_markdown(r: dict) -> str:
     hr, rc, m, v, c = r["hr_mae_bpm"], r["reconstruction"], r["model"], r["verification"], r["compression"]
     lines = [
@@ -197,7 +211,7 @@ def render_markdown(r: dict) -> str:
          f"{r['data']['val_windows']} val / {r['data']['test_windows']} test windows)  "),
         f"Model SHA-256: `{m['sha256']}` (tag 0x{m['tag']:02x})",
         "",
-        "## HR on held-out subjects",
+        f"## HR on held-out subjects ({_data_kind(r)})",
         "",
         "| input to the HR model | MAE (bpm) |",
         "|---|---|",
@@ -206,6 +220,8 @@ def render_markdown(r: dict) -> str:
         f"| int8 codes -> decoder | {hr['int8_codes']:.2f} |",
         *_flagged_lines(r),
         "",
+        *_raw_model_note(r),
+        *real_data_lines(r),
         *_recording_lines(r),
         "## Reconstruction (preprocessed [0, 1] units)",
         "",

@@ -27,7 +27,7 @@ from ppgcomp.constants import TARGET_LEN, WINDOW_LEN
 from ppgcomp.data import DataError, Recording
 from ppgcomp.data.loaders import _files, load_generic, load_osu
 from ppgcomp.data.synthetic import SENSOR_RATE_HZ, synthetic_recording
-from ppgcomp.data.windows import WindowSet, make_windows, window_starts
+from ppgcomp.data.windows import WindowSet, make_windows, usable_window_starts
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +66,9 @@ class Source:
 
 def list_sources(data: str, subjects: int, minutes: float, seed: int, rate_hz: float | None) -> list[Source]:
     """The recordings of `--data`, without loading them (the same subjects, in the same order, as `load_data`)."""
+    from ppgcomp.realdata.guard import refuse_validation_only
+
+    refuse_validation_only(data)
     kind, _, arg = data.partition(":")
     if kind == "synthetic":
         return [Source(f"synthetic-{i:02d}", "synthetic", seed=seed * 1000 + i, minutes=minutes) for i in range(subjects)]
@@ -130,7 +133,7 @@ class WindowStream:
             tmp = path.with_suffix(".tmp.npz")
             np.savez(tmp, ppg=rec.ppg, hr_bpm=rec.hr_bpm)
             tmp.replace(path)
-            self.windows[i] = int(window_starts(rec.ppg.size).size)
+            self.windows[i] = int(usable_window_starts(rec.hr_bpm).size)
         return path
 
     def count(self, indices: list[int]) -> int:
@@ -140,7 +143,7 @@ class WindowStream:
             self._cached(i)
             if i not in self.windows:
                 with np.load(self._cached(i)) as z:
-                    self.windows[i] = int(window_starts(z["ppg"].size).size)
+                    self.windows[i] = int(usable_window_starts(z["hr_bpm"]).size)
             total += self.windows[i]
         return total
 
