@@ -10,6 +10,11 @@ decoded by the receiver equals make_replay's figure within 0.01 bpm. In the back
 the MIDBURST_K-th packet (its disconnect reaching the link MIDBURST_HOLD_MS later, what arrives meanwhile never
 reaching its application), comes back MIDBURST_AWAY_S later: nothing may be missing, and the duplicates (only on
 the reconnection, only of what the drain connection delivered) are counted and dropped by sequence number.
+The peripheral's radio activity (packets per second live, draining, advertising and over the run; on-air time;
+connection events per delivered packet) comes from the phy's dump (radio.py) and is printed on a figures line; the
+test fails above 1.0 packet/s live, 2.9 packets/s over the run or a drain longer than 5 s. Two more runs of the same
+timeline: the channel fades (multiatt, 130 dB) in the middle of the drain and while live (nothing may be lost, every
+window arrives once after dedupe by seq), and a central that refuses every connection parameter request.
 See tests/bsim/README.md.
 
 Skipped (one printed reason) without BSIM_OUT_PATH or a Zephyr workspace; PPG_BSIM_REQUIRE=1 makes that a failure.
@@ -33,6 +38,16 @@ from ppgcomp.protocol.packet import Flag, parse_hex_line, parse_packet
 from ppgcomp.receiver import cli as receive_cli
 from ppgcomp.replay import make_replay
 
+try:
+    from . import radio  # type: ignore[import-not-found]
+except ImportError:  # collected without a package
+    import importlib.util as _ilu
+
+    _spec = _ilu.spec_from_file_location("bsim_radio", Path(__file__).with_name("radio.py"))
+    assert _spec is not None and _spec.loader is not None
+    radio = _ilu.module_from_spec(_spec)
+    _spec.loader.exec_module(radio)
+
 REPO = Path(__file__).resolve().parents[2]
 APP = REPO / "app"
 CENTRAL = REPO / "tests" / "bsim" / "ble_central"
@@ -46,6 +61,14 @@ AWAY_AT_S, AWAY_S = 100, 130
 # CONFIG_APP_BLE_PEER_TERMINATE_RESEND_MS), back 3 s later.
 MIDBURST_K, MIDBURST_HOLD_MS, MIDBURST_AWAY_S = 8, 500, 3
 MAE_TOLERANCE_BPM = 0.01
+# Radio activity of the peripheral from the phy dump (radio.py): what issue 21 asks for.
+MAX_PPS_LIVE, MAX_PPS_WHOLE, MAX_DRAIN_S = 1.0, 2.9, 5.0
+# Link-loss run: the channel between the peripheral and the main central fades (130 dB, multiatt channel) for
+# FADE_S in the drain (from the FADE_DRAIN_K-th backlog packet of the main run on, which the fade run repeats
+# exactly up to there) and for FADE_LIVE_S while live (from 1 s before the first live packet the main run got
+# after FADE_LIVE_AFTER_S, so that a packet is produced during the fade).
+FADE_DRAIN_K, FADE_S, FADE_LIVE_AFTER_S, FADE_LIVE_S = 1, 8.0, 400.0, 10.0
+ATT_DB, FADE_DB = 60, 130
 BUILD_TIMEOUT_S = 3600
 RUN_TIMEOUT_S = 600
 
@@ -116,17 +139,22 @@ def images() -> tuple[Path, Path]:
     return peripheral, central
 
 
-def _run_simulation(peripheral: Path, central: Path, replay: Path, out: Path) -> dict[int, list[str]]:
-    """Runs phy + 3 devices; returns each device's output lines."""
+def _run_simulation(peripheral: Path, central: Path, replay: Path, out: Path, tag: str,
+                    central_args: list[str], att_matrix: Path | None = None) -> tuple[dict[int, list[str]], Path]:
+    """Runs phy + 3 devices; returns each device's output lines and the phy's dump folder.
+
+    Every run uses the same channel (multiatt, 60 dB on every path, BLE_simple modem), so that a run with a fade
+    repeats another exactly up to its fade."""
     bin_dir = Path(os.environ["BSIM_OUT_PATH"]) / "bin"
-    sim_id = f"ppgbsim_{os.getpid()}"
+    sim_id = f"ppgbsim_{os.getpid()}_{tag}"
     common = [f"-s={sim_id}", "-RealEncryption=1"]
+    channel = ["-defmodem=BLE_simple", "-channel=multiatt", "-argschannel", f"-at={ATT_DB}",
+               *([f"-file={att_matrix}"] if att_matrix else []), "-argsmain"]
     cmds = {
-        "phy": ["./bs_2G4_phy_v1", f"-s={sim_id}", "-D=3", f"-sim_length={SIM_LENGTH_US}"],
+        "phy": ["./bs_2G4_phy_v1", f"-s={sim_id}", "-D=3", f"-sim_length={SIM_LENGTH_US}", *channel],
         "d0": [str(peripheral), *common, "-d=0", f"-ppg-file={replay}"],
         "d1": [str(central), *common, "-d=1", "-role=main", f"-away-at-s={AWAY_AT_S}", f"-away-s={AWAY_S}",
-               f"-midburst-k={MIDBURST_K}", f"-midburst-hold-ms={MIDBURST_HOLD_MS}",
-               f"-midburst-away-s={MIDBURST_AWAY_S}"],
+               *central_args],
         "d2": [str(central), *common, "-d=2", "-role=rogue"],
     }
     procs = {}
@@ -142,7 +170,63 @@ def _run_simulation(peripheral: Path, central: Path, replay: Path, out: Path) ->
             if p.poll() is None:
                 p.kill()
                 p.wait()
-    return {k: (out / f"d{k}.log").read_text(errors="replace").splitlines() for k in range(3)}
+    logs = {k: (out / f"d{k}.log").read_text(errors="replace").splitlines() for k in range(3)}
+    return logs, Path(os.environ["BSIM_OUT_PATH"]) / "results" / sim_id
+
+
+def _radio(results: Path, central_lines: list[str]) -> radio.Radio:
+    """The peripheral's radio figures from the phy dump, which is then removed (about 20 MB a run)."""
+    try:
+        return radio.analyse(results, central_lines, SIM_LENGTH_US / 1e6)
+    finally:
+        shutil.rmtree(results, ignore_errors=True)
+
+
+def _stream_checks(main: dict[str, list[str]], ref: Path, n_windows: int) -> tuple[list[bytes], int]:
+    """Each connection in order; deduplicated by seq: one per window, in order, byte-identical to the reference
+    (byte 0 masked). Returns the distinct packets and the duplicates."""
+    rows = [(p.split()[0], int(p.split()[1].removeprefix("c="))) for p in main["PKT"]]
+    parsed = [(bytes.fromhex(h), parse_packet(bytes.fromhex(h)), c) for h, c in rows]
+    for c in sorted({c for _, c in rows}):
+        cs = [p.seq for _, p, cc in parsed if cc == c]
+        assert cs == list(range(cs[0], cs[0] + len(cs))), f"connection {c}: gaps, duplicates or reordering: {cs}"
+    first: dict[int, bytes] = {}
+    dups = 0
+    for b, p, _ in parsed:
+        if p.seq in first:
+            assert first[p.seq][1:] == b[1:], f"seq {p.seq} resent with other contents"
+            dups += 1
+        else:
+            first[p.seq] = b
+    seqs = sorted(first)
+    assert seqs == list(range(len(seqs))), f"lost windows: {sorted(set(range(max(seqs) + 1)) - set(seqs))}"
+    assert len(seqs) >= n_windows, f"{len(seqs)} packets for {n_windows} windows"
+    ref_pkts = [b for b in map(parse_hex_line, (ref / make_replay.PACKETS_FILE).read_text().splitlines())
+                if b is not None]
+    pkts = [first[q] for q in seqs]
+    differing = [k for k, (a, b) in enumerate(zip(pkts, ref_pkts)) if a[1:] != b[1:]]
+    assert not differing, f"packets differ from the reference at seq {differing[:5]}"
+    return pkts, dups
+
+
+def _checks(kinds: dict[str, list[str]]) -> dict[str, str]:
+    checks = {c.split()[0]: c for c in kinds["CHECK"]}
+    failed = [c for c in checks.values() if c.split()[1] != "PASS"]
+    assert not failed, "central checks failed:\n" + "\n".join(failed)
+    return checks
+
+
+@pytest.fixture(scope="module")
+def main_run(images: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """The main timeline (with the mid-burst disconnect), run once for the end-to-end test and the fade run."""
+    peripheral, central = images
+    tmp = tmp_path_factory.mktemp("bsim_main")
+    ref = tmp / "reference"
+    assert make_replay.main(["--artifacts", str(ARTIFACTS), "--out", str(ref)]) == 0
+    logs, results = _run_simulation(peripheral, central, ref / make_replay.REPLAY_FILE, tmp, "main",
+                                    [f"-midburst-k={MIDBURST_K}", f"-midburst-hold-ms={MIDBURST_HOLD_MS}",
+                                     f"-midburst-away-s={MIDBURST_AWAY_S}"])
+    return {"logs": logs, "radio": _radio(results, logs[1]), "ref": ref, "tmp": tmp}
 
 
 def _parse(lines: list[str]) -> dict[str, list[str]]:
@@ -154,15 +238,11 @@ def _parse(lines: list[str]) -> dict[str, list[str]]:
     return kinds
 
 
-def test_bsim_ble_end_to_end(images: tuple[Path, Path], tmp_path: Path,
-                             record_property: pytest.RecordProperty) -> None:
-    peripheral, central = images
-    ref = tmp_path / "reference"
-    assert make_replay.main(["--artifacts", str(ARTIFACTS), "--out", str(ref)]) == 0
+def test_bsim_ble_end_to_end(main_run: dict, record_property: pytest.RecordProperty) -> None:
+    ref, tmp_path, logs = main_run["ref"], main_run["tmp"], main_run["logs"]
     expected = json.loads((ref / make_replay.EXPECTED_FILE).read_text())
     n_windows = int(expected["packets"])
 
-    logs = _run_simulation(peripheral, central, ref / make_replay.REPLAY_FILE, tmp_path)
     main, rogue = _parse(logs[1]), _parse(logs[2])
     dev_log = "\n".join(logs[0])
     no_crypto = [k for k, lines in logs.items() if any("disabling real encryption" in ln for ln in lines)]
@@ -269,3 +349,76 @@ def test_bsim_ble_end_to_end(images: tuple[Path, Path], tmp_path: Path,
     print(f"bsim e2e: mid-burst disconnect after {len(s2)} of the drain's backlog packets (seq {s2[0]}..{s2[-1]} "
           f"delivered, {len(unseen)} more acknowledged but dropped by the central): device resent {resent} "
           f"(seq {s3[0]}..{s3[0] + resent - 1}), {duplicated} duplicates dropped by seq, 0 missing")
+
+    # Radio activity of the peripheral, from the phy dump.
+    r = main_run["radio"]
+    for k, v in vars(r).items():
+        record_property(f"radio_{k}", round(v, 3) if isinstance(v, float) else v)
+    print(f"bsim e2e: {r.line()}")
+    assert r.pps_live <= MAX_PPS_LIVE, f"live: {r.pps_live:.2f} packets/s from the peripheral"
+    assert r.pps_whole <= MAX_PPS_WHOLE, f"whole run: {r.pps_whole:.2f} packets/s from the peripheral"
+    assert r.drain_s <= MAX_DRAIN_S, f"the backlog drained {r.drain_s:.2f} s after the reconnection"
+
+
+def _fade_file(path: Path, fades: list[tuple[float, float]]) -> Path:
+    """A multiatt path file (time in us, attenuation in dB, linear in between): ATT_DB, FADE_DB in each fade."""
+    lines = [f"0 {ATT_DB}"]
+    for start_us, length_s in fades:
+        t0, t1 = int(start_us), int(start_us + length_s * 1e6)
+        lines += [f"{t0} {ATT_DB}", f"{t0 + 1} {FADE_DB}", f"{t1} {FADE_DB}", f"{t1 + 1} {ATT_DB}"]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_bsim_ble_link_loss(images: tuple[Path, Path], main_run: dict, tmp_path: Path,
+                            record_property: pytest.RecordProperty) -> None:
+    """A real link loss (channel fade, not a terminate) in the middle of the drain and while live: nothing lost;
+    every window arrives, in order, after the reconnection (duplicates only across a reconnection)."""
+    peripheral, central = images
+    ref = main_run["ref"]
+    n_windows = int(json.loads((ref / make_replay.EXPECTED_FILE).read_text())["packets"])
+    pk = radio.central_packets(main_run["logs"][1])
+    backlog = [t for t, p, _ in pk if p[0] & BACKLOG]
+    live = [t for t, p, _ in pk if not p[0] & BACKLOG and t >= FADE_LIVE_AFTER_S * 1e6]
+    t_drain, t_live = backlog[FADE_DRAIN_K - 1], live[0] - 1e6
+    fade = _fade_file(tmp_path / "fade.txt", [(t_drain, FADE_S), (t_live, FADE_LIVE_S)])
+    matrix = tmp_path / "fade.matrix"
+    matrix.write_text(f'0 1 : "{fade}"\n1 0 : "{fade}"\n')
+    logs, results = _run_simulation(peripheral, central, ref / make_replay.REPLAY_FILE, tmp_path, "fade", [],
+                                    matrix)
+    r = _radio(results, logs[1])
+    main = _parse(logs[1])
+    checks = _checks(main)
+    _checks(_parse(logs[2]))
+    lost = [e for e in main["EVENT"] if e.startswith("link_lost")]
+    assert len(lost) == 2, f"the fades should each lose the link once: {lost}"
+    assert {"reconnect_after_loss", "reencrypt_after_loss", "stats_final"} <= checks.keys()
+    pkts, dups = _stream_checks(main, ref, n_windows)
+    dev_log = "\n".join(logs[0])
+    assert dev_log.count("paired and bonded") == 1, "the device paired more than once"
+    dropped = int(re.search(r"dropped=(\d+)", checks["stats_final"]).group(1))  # type: ignore[union-attr]
+    assert dropped == 0
+    record_property("fade_duplicates", dups)
+    record_property("fade_drain_s", round(r.drain_s, 3))
+    print(f"\nbsim link loss: channel faded {FADE_S:.0f} s from {t_drain / 1e6:.4f} s (in the drain, after the "
+          f"backlog packet #{FADE_DRAIN_K}) and {FADE_LIVE_S:.0f} s from {t_live / 1e6:.3f} s (live): "
+          f"{len(lost)} link losses, {len(pkts)} distinct packets, {dups} duplicates dropped by seq, 0 missing; "
+          f"backlog drained {r.drain_s:.2f} s after the last reconnection")
+
+
+def test_bsim_ble_params_rejected(images: tuple[Path, Path], main_run: dict, tmp_path: Path) -> None:
+    """A central that refuses every connection parameter request keeps getting every packet."""
+    peripheral, central = images
+    ref = main_run["ref"]
+    n_windows = int(json.loads((ref / make_replay.EXPECTED_FILE).read_text())["packets"])
+    logs, results = _run_simulation(peripheral, central, ref / make_replay.REPLAY_FILE, tmp_path, "reject",
+                                    ["-reject-params=1"])
+    r = _radio(results, logs[1])
+    main = _parse(logs[1])
+    _checks(main)
+    _checks(_parse(logs[2]))
+    rejected = [e for e in main["EVENT"] if e.startswith("param_req") and e.endswith("rejected")]
+    assert rejected, "the peripheral asked for no parameter update"
+    pkts, dups = _stream_checks(main, ref, n_windows)
+    print(f"\nbsim params rejected: {len(rejected)} requests refused, {len(pkts)} distinct packets, {dups} "
+          f"duplicates, 0 missing; {r.line()}")

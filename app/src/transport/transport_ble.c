@@ -17,17 +17,25 @@
  * A notification accepted by bt_gatt_notify_cb() is only queued in the host/controller: it stays in
  * the ring, in flight, until it is known delivered, and a disconnect makes the in-flight packets
  * pending again, so nothing the ring holds is lost when the link drops in the middle of a burst.
- * Its completion callback is not proof enough: Zephyr runs some as soon as the controller took the
- * packet, before it went on air, and when a link is lost the controller reports its flushed
- * packets as completed just before the disconnection. The link layer retransmits a packet until it
- * is acknowledged or the link is lost, so completions are trusted once the link outlived the
- * latest of them by the supervision timeout (plus the margin below); if the link is lost
- * earlier, every packet in flight is resent. After a terminate requested by the peer, only if the
- * latest completion is younger than CONFIG_APP_BLE_PEER_TERMINATE_RESEND_MS plus two connection
- * intervals: the peer's link layer acknowledged what it received, but its host or application may
- * still drop what was in its pipeline when it decided to leave (Zephyr's ATT drops PDUs once the
- * link is disconnecting). (A packet acknowledged just before a link loss may then arrive twice;
- * the receiver drops duplicates by sequence number.)
+ * Its completion callback is not proof enough: when a link is lost the controller reports the
+ * packets it flushes as completed, just before the Disconnection Complete. The link layer
+ * retransmits a packet until it is acknowledged or the link is lost, so a completion is trusted
+ * once the link outlived it by the supervision timeout (plus two effective connection intervals and
+ * the margin below) AND the controller confirms, after that, that it still holds the link
+ * (link_probe(), HCI Read RSSI): the host's own view of the link is not enough, its Disconnection
+ * Complete may come late (tests/bsim/README.md). If the link is lost earlier, every packet in flight
+ * is resent. After a terminate requested by the peer, a completion is trusted if it is older than
+ * CONFIG_APP_BLE_PEER_TERMINATE_RESEND_MS plus two connection intervals at the disconnect: the
+ * peer's link layer acknowledged what it received, but its host or application may still drop what
+ * was in its pipeline when it decided to leave (Zephyr's ATT drops PDUs once the link is
+ * disconnecting). (A packet acknowledged just before a link loss may then arrive twice; the receiver
+ * drops duplicates by sequence number.) The stats' `sent` counts these confirmed deliveries.
+ *
+ * Radio policy (docs/performance.md, "Radio activity"): the peripheral asks for slow connection
+ * parameters while live (APP_BLE_LIVE_*: 375 ms, latency 4, it wakes every 1.875 s) and for fast
+ * ones while more than APP_BLE_DRAIN_ENTER_PACKETS wait (APP_BLE_DRAIN_*), then slow again; it
+ * advertises at APP_BLE_ADV_FAST_INTERVAL_MS for APP_BLE_ADV_FAST_S after boot and every
+ * disconnect, then at APP_BLE_ADV_SLOW_INTERVAL_MS.
  * Everything here runs on the system workqueue (completions, disconnection, tx_work).
  */
 
@@ -43,6 +51,7 @@
 #include <zephyr/kernel.h>
 #include <zephyr/logging/log.h>
 #include <zephyr/settings/settings.h>
+#include <zephyr/sys/byteorder.h>
 
 #if __has_include(<app_version.h>)
 #include <app_version.h>
@@ -91,11 +100,24 @@ BUILD_ASSERT((uint64_t)CONFIG_APP_BACKLOG_PACKETS * CONFIG_APP_ENCODE_HOP_SAMPLE
 PPG_BACKLOG_DEFINE(ble_backlog, CONFIG_APP_BACKLOG_PACKETS);
 static struct ppg_txq txq;
 static bool tx_busy; /* in a run of "no TX buffer" refusals */
-/* Completions not yet confirmed to the queue, and the uptime (ms) of the latest. */
+/* Notifications handed to the host and not completed yet. At most APP_BLE_NOTIFY_IN_STACK_MAX, so
+ * that the ATT buffer pool keeps one buffer for the responses to the central's requests: the host
+ * allocates those in its RX thread, waiting up to 30 s (twice) for a buffer, and every HCI event
+ * behind, the Disconnection Complete of a lost link included, waits with it (tests/bsim/README.md).
+ */
+static uint32_t in_stack;
+BUILD_ASSERT(CONFIG_APP_BLE_NOTIFY_IN_STACK_MAX < CONFIG_BT_ATT_TX_COUNT,
+	     "notifications would take every ATT buffer");
+/* Completions not yet confirmed to the queue, oldest first: the uptime of each, in 16 ms units
+ * (wraps after 17 min; a completion is confirmed or dropped within seconds).
+ */
+#define DONE_NOW()	((uint16_t)(k_uptime_get_32() >> 4))
+#define DONE_AGE_MS(now, t) ((uint32_t)(uint16_t)((now) - (t)) << 4)
+static uint16_t done_t[CONFIG_APP_BACKLOG_PACKETS];
+static uint32_t done_head;
 static uint32_t done_n;
-static uint32_t done_ms;
-/* Completions are trusted once the link outlived the latest by this long, or, at a terminate by
- * the peer, when the latest is this long before it (set per connection).
+/* A completion is trusted once the link outlived it by this long (and link_probe() agrees), or, at
+ * a terminate by the peer, when it is this long before the disconnect (set per connection).
  */
 static uint32_t grace_ms = 4100U;
 static uint32_t terminate_grace_ms = CONFIG_APP_BLE_PEER_TERMINATE_RESEND_MS + 100U;
@@ -103,6 +125,44 @@ static uint32_t terminate_grace_ms = CONFIG_APP_BLE_PEER_TERMINATE_RESEND_MS + 1
 static bool link_lost;
 static uint32_t link_lost_ms;
 static bool link_terminated; /* by the peer's request, not lost */
+/* The controller no longer knows the link (link_probe()), its Disconnection Complete not yet here. */
+static bool link_dead;
+
+#if defined(CONFIG_APP_BLE_CONN_POLICY)
+/* Connection parameter policy: what was last asked for on this connection. */
+enum conn_mode {
+	CONN_MODE_CENTRAL, /* the central's own parameters, nothing asked yet */
+	CONN_MODE_SLOW,
+	CONN_MODE_FAST,
+};
+static enum conn_mode conn_mode;
+static bool conn_param_ready; /* APP_BLE_CONN_PARAM_DELAY_MS after the connection */
+
+#define MS_TO_INTERVAL(ms) ((uint16_t)((ms) * 4U / 5U))  /* 1.25 ms units */
+#define MS_TO_TIMEOUT(ms)  ((uint16_t)((ms) / 10U))      /* 10 ms units */
+/* What phones accept (Apple's Accessory Design Guidelines, "Connection Parameters"). */
+#define APPLE_OK(imin, imax, lat, to)                                                              \
+	((imin) >= 15 && (imax) >= (imin) + 15 && (imax) * ((lat) + 1) <= 2000 && (lat) <= 30 &&  \
+	 (to) >= 2000 && (to) <= 6000 && (to) > 3 * (imax) * ((lat) + 1))
+BUILD_ASSERT(APPLE_OK(CONFIG_APP_BLE_LIVE_INTERVAL_MIN_MS, CONFIG_APP_BLE_LIVE_INTERVAL_MAX_MS,
+		      CONFIG_APP_BLE_LIVE_LATENCY, CONFIG_APP_BLE_LIVE_TIMEOUT_MS),
+	     "live connection parameters outside what phones accept");
+BUILD_ASSERT(APPLE_OK(CONFIG_APP_BLE_DRAIN_INTERVAL_MIN_MS, CONFIG_APP_BLE_DRAIN_INTERVAL_MAX_MS,
+		      CONFIG_APP_BLE_DRAIN_LATENCY, CONFIG_APP_BLE_DRAIN_TIMEOUT_MS),
+	     "drain connection parameters outside what phones accept");
+
+static const struct bt_le_conn_param slow_param = BT_LE_CONN_PARAM_INIT(
+	MS_TO_INTERVAL(CONFIG_APP_BLE_LIVE_INTERVAL_MIN_MS),
+	MS_TO_INTERVAL(CONFIG_APP_BLE_LIVE_INTERVAL_MAX_MS), CONFIG_APP_BLE_LIVE_LATENCY,
+	MS_TO_TIMEOUT(CONFIG_APP_BLE_LIVE_TIMEOUT_MS));
+static const struct bt_le_conn_param fast_param = BT_LE_CONN_PARAM_INIT(
+	MS_TO_INTERVAL(CONFIG_APP_BLE_DRAIN_INTERVAL_MIN_MS),
+	MS_TO_INTERVAL(CONFIG_APP_BLE_DRAIN_INTERVAL_MAX_MS), CONFIG_APP_BLE_DRAIN_LATENCY,
+	MS_TO_TIMEOUT(CONFIG_APP_BLE_DRAIN_TIMEOUT_MS));
+
+static void conn_param_work_handler(struct k_work *work);
+static K_WORK_DELAYABLE_DEFINE(conn_param_work, conn_param_work_handler);
+#endif /* CONFIG_APP_BLE_CONN_POLICY */
 
 BUILD_ASSERT(!IS_ENABLED(CONFIG_BT_CONN_TX_NOTIFY_WQ),
 	     "completions must run on the system workqueue, with tx_work");
@@ -115,6 +175,12 @@ static void retry_work_handler(struct k_work *work);
 static K_WORK_DELAYABLE_DEFINE(retry_work, retry_work_handler);
 static void adv_work_handler(struct k_work *work);
 static K_WORK_DEFINE(adv_work, adv_work_handler);
+static void adv_slow_work_handler(struct k_work *work);
+static K_WORK_DELAYABLE_DEFINE(adv_slow_work, adv_slow_work_handler);
+/* Advertising slowly: stopping the fast advertising to restart it slowly recycles its connection
+ * object, and that recycled callback must not restart the fast advertising.
+ */
+static bool adv_slow;
 
 static ssize_t read_info(struct bt_conn *conn, const struct bt_gatt_attr *attr, void *buf,
 			 uint16_t len, uint16_t offset)
@@ -196,8 +262,13 @@ static void notify_done(struct bt_conn *conn, void *user_data)
 	/* Sent (or flushed by a link loss); a TX buffer is free again. Zephyr runs the completions
 	 * of a link before its disconnected callback, and none after it.
 	 */
-	done_n++;
-	done_ms = k_uptime_get_32();
+	if (in_stack > 0U) {
+		in_stack--;
+	}
+	if (done_n < ARRAY_SIZE(done_t)) {
+		done_t[(done_head + done_n) % ARRAY_SIZE(done_t)] = DONE_NOW();
+		done_n++;
+	}
 	k_work_submit(&tx_work);
 }
 
@@ -213,13 +284,19 @@ static int ble_send(void *ctx, const uint8_t pkt[PPG_PKT_LEN])
 	int rc;
 
 	ARG_UNUSED(ctx);
-	if (current_conn == NULL) {
+	if (current_conn == NULL || link_dead) {
 		return -ENOTCONN;
 	}
 	if (!bt_gatt_is_subscribed(current_conn, CODES_ATTR, BT_GATT_CCC_NOTIFY)) {
 		return -ENOTCONN;
 	}
+	if (in_stack >= CONFIG_APP_BLE_NOTIFY_IN_STACK_MAX) {
+		return -EAGAIN; /* the next completion drains again */
+	}
 	rc = bt_gatt_notify_cb(current_conn, &params);
+	if (rc == 0) {
+		in_stack++;
+	}
 	if (rc == -ENOMEM || rc == -EAGAIN || rc == -ENOBUFS) {
 		app_stats_inc(APP_STAT_TX_BUSY);
 		if (!tx_busy) {
@@ -261,32 +338,144 @@ static void update_grace(struct bt_conn *conn)
 	struct bt_conn_info info;
 
 	if (bt_conn_get_info(conn, &info) == 0) {
-		terminate_grace_ms = 2U * BT_CONN_INTERVAL_TO_MS(info.le.interval) +
-				     CONFIG_APP_BLE_PEER_TERMINATE_RESEND_MS;
-		grace_ms = 10U * info.le.timeout + terminate_grace_ms;
+		uint32_t interval_ms = BT_CONN_INTERVAL_TO_MS(info.le.interval);
+
+		terminate_grace_ms = 2U * interval_ms + CONFIG_APP_BLE_PEER_TERMINATE_RESEND_MS;
+		/* With peripheral latency the link layer may sleep that many events between two. */
+		grace_ms = 10U * info.le.timeout + 2U * interval_ms * (info.le.latency + 1U) +
+			   CONFIG_APP_BLE_PEER_TERMINATE_RESEND_MS;
 	}
+}
+
+/*
+ * Asks the controller whether it still holds the link (HCI Read RSSI on its handle). A completion
+ * is trusted only when the controller confirms the link after the grace period: a link loss makes
+ * the controller report the packets it flushes as completed, then the Disconnection Complete, which
+ * can reach this host much later than the loss (tests/bsim/README.md, "A link loss in the drain");
+ * the controller itself forgets the handle at the loss. Returns 0 (up), -ENOTCONN (the controller
+ * answered that it does not know the handle), or another negative errno (no answer, try again).
+ */
+static int link_probe(struct bt_conn *conn)
+{
+	struct bt_hci_cp_read_rssi *cp;
+	struct net_buf *buf;
+	uint16_t handle;
+	int rc;
+
+	if (bt_hci_get_conn_handle(conn, &handle) != 0) {
+		return -ENOTCONN;
+	}
+	buf = bt_hci_cmd_alloc(K_NO_WAIT);
+	if (buf == NULL) {
+		return -ENOBUFS;
+	}
+	cp = net_buf_add(buf, sizeof(*cp));
+	cp->handle = sys_cpu_to_le16(handle);
+	rc = bt_hci_cmd_send_sync(BT_HCI_OP_READ_RSSI, buf, NULL);
+	if (rc == -ENOBUFS || rc == -ENOMEM) {
+		return rc;
+	}
+	return rc == 0 ? 0 : -ENOTCONN;
+}
+
+#if defined(CONFIG_APP_BLE_CONN_POLICY)
+/* Slow while live, fast while more than APP_BLE_DRAIN_ENTER_PACKETS wait to be sent (only if the
+ * central's interval is slower than the fast one), slow again once all are sent. A request the
+ * central refuses or overrides is not repeated until the mode changes: packets flow at whatever
+ * parameters the central sets.
+ */
+static void conn_policy(void)
+{
+	uint32_t pending = ppg_txq_depth(&txq) - ppg_txq_in_flight(&txq);
+	bool subscribed = bt_gatt_is_subscribed(current_conn, CODES_ATTR, BT_GATT_CCC_NOTIFY);
+	enum conn_mode want = conn_mode;
+	struct bt_conn_info info;
+	int rc;
+
+	if (!conn_param_ready || link_dead) {
+		return;
+	}
+	if (subscribed && pending > CONFIG_APP_BLE_DRAIN_ENTER_PACKETS) {
+		want = CONN_MODE_FAST;
+	} else if (!subscribed || pending == 0U || conn_mode == CONN_MODE_CENTRAL) {
+		want = CONN_MODE_SLOW;
+	}
+	if (want == conn_mode) {
+		return;
+	}
+	conn_mode = want;
+	if (want == CONN_MODE_FAST && bt_conn_get_info(current_conn, &info) == 0 &&
+	    info.le.interval <= fast_param.interval_max) {
+		return; /* the central's own interval is fast enough */
+	}
+	rc = bt_conn_le_param_update(current_conn, want == CONN_MODE_FAST ? &fast_param : &slow_param);
+	LOG_INF("asked for %s parameters (%d), %u to send", want == CONN_MODE_FAST ? "fast" : "slow",
+		rc, pending);
+}
+
+static void conn_param_work_handler(struct k_work *work)
+{
+	ARG_UNUSED(work);
+	conn_param_ready = true;
+	k_work_submit(&tx_work);
+}
+
+#endif /* CONFIG_APP_BLE_CONN_POLICY */
+
+/* Completions at least @p grace ms older than @p now (oldest first). */
+static uint32_t done_older(uint16_t now, uint32_t grace)
+{
+	uint32_t k = 0U;
+
+	while (k < done_n && DONE_AGE_MS(now, done_t[(done_head + k) % ARRAY_SIZE(done_t)]) >= grace) {
+		k++;
+	}
+	return k;
+}
+
+static void done_confirm(uint32_t k)
+{
+	ppg_txq_confirm(&txq, k);
+	done_head = (done_head + k) % ARRAY_SIZE(done_t);
+	done_n -= k;
 }
 
 static void tx_work_handler(struct k_work *work)
 {
+	static bool probe_failed;
 	uint8_t pkt[PPG_PKT_LEN];
+	uint16_t now = DONE_NOW();
 
 	ARG_UNUSED(work);
-
-	/* Confirm the completions once the link outlived them by the grace period. */
-	uint32_t age = (link_lost ? link_lost_ms : k_uptime_get_32()) - done_ms;
 
 	if (current_conn != NULL) {
 		update_grace(current_conn);
 	}
-	if (age >= ((link_lost && link_terminated) ? terminate_grace_ms : grace_ms)) {
-		ppg_txq_confirm(&txq, done_n);
-		done_n = 0U;
-	}
 	if (link_lost) {
+		/* Terminated by the peer: what completed terminate_grace_ms before is delivered. Lost:
+		 * only what a probe confirmed (below, already confirmed). The rest is resent.
+		 */
+		if (link_terminated) {
+			done_confirm(done_older((uint16_t)(link_lost_ms >> 4), terminate_grace_ms));
+		}
 		link_lost = false;
 		done_n = 0U;
 		(void)ppg_txq_requeue(&txq);
+	} else if (done_n > 0U && !link_dead && current_conn != NULL) {
+		/* Completions the link outlived by the grace period, as the controller confirms. */
+		uint32_t k = done_older(now, grace_ms);
+		int rc = k > 0U ? link_probe(current_conn) : -EAGAIN;
+
+		probe_failed = rc != 0 && rc != -EAGAIN;
+		if (rc == 0) {
+			done_confirm(k);
+		} else if (rc == -ENOTCONN) {
+			/* Lost: the host has not heard yet. Nothing in flight is trusted. */
+			link_dead = true;
+			done_n = 0U;
+			LOG_WRN("link lost in the controller, not yet reported: %u packets to resend",
+				ppg_txq_requeue(&txq));
+		}
 	}
 	while (k_msgq_get(&live_q, pkt, K_NO_WAIT) == 0) {
 		if (ppg_txq_submit(&txq, pkt) == PPG_TXQ_QUEUED_DROPPED) {
@@ -299,13 +488,20 @@ static void tx_work_handler(struct k_work *work)
 	if (atomic_cas(&stats_dirty, 1, 0)) {
 		notify_stats();
 	}
-	if (ppg_txq_depth(&txq) > ppg_txq_in_flight(&txq) && current_conn != NULL) {
+#if defined(CONFIG_APP_BLE_CONN_POLICY)
+	if (current_conn != NULL) {
+		conn_policy();
+	}
+#endif
+	if (ppg_txq_depth(&txq) > ppg_txq_in_flight(&txq) && current_conn != NULL && !link_dead) {
 		k_work_reschedule(&retry_work, K_MSEC(CONFIG_APP_BLE_RETRY_MS));
-	} else if (done_n > 0U) {
-		/* Confirm the completions when the grace period is over. */
-		int32_t wait = (int32_t)(done_ms + grace_ms - k_uptime_get_32());
+	} else if (done_n > 0U && !link_dead) {
+		/* Confirm the oldest completion when its grace period is over. */
+		int32_t wait = (int32_t)grace_ms - (int32_t)DONE_AGE_MS(DONE_NOW(), done_t[done_head]);
 
-		k_work_reschedule(&retry_work, K_MSEC(MAX(wait, 1)));
+		/* After a probe without an answer (no command buffer), not before the retry period. */
+		k_work_reschedule(&retry_work,
+				  K_MSEC(MAX(wait, probe_failed ? CONFIG_APP_BLE_RETRY_MS : 1)));
 	}
 }
 
@@ -315,17 +511,52 @@ static void retry_work_handler(struct k_work *work)
 	k_work_submit(&tx_work);
 }
 
+#define ADV_UNITS(ms) ((uint32_t)(ms) * 8U / 5U) /* 0.625 ms units */
+
+static int adv_start(uint32_t interval_ms)
+{
+	const struct bt_le_adv_param param = BT_LE_ADV_PARAM_INIT(
+		BT_LE_ADV_OPT_CONN, ADV_UNITS(interval_ms), ADV_UNITS(interval_ms), NULL);
+
+	return bt_le_adv_start(&param, ad, ARRAY_SIZE(ad), sd, ARRAY_SIZE(sd));
+}
+
+/* After boot and after every disconnect: fast for APP_BLE_ADV_FAST_S, then slow. */
 static void adv_work_handler(struct k_work *work)
 {
 	int rc;
 
 	ARG_UNUSED(work);
-	rc = bt_le_adv_start(BT_LE_ADV_CONN_FAST_1, ad, ARRAY_SIZE(ad), sd, ARRAY_SIZE(sd));
+	if (adv_slow || current_conn != NULL) {
+		return;
+	}
+	rc = adv_start(CONFIG_APP_BLE_ADV_FAST_INTERVAL_MS);
 	if (rc != 0 && rc != -EALREADY) {
 		LOG_ERR("advertising failed to start (%d)", rc);
 		return;
 	}
 	LOG_INF("advertising");
+	k_work_reschedule(&adv_slow_work, K_SECONDS(CONFIG_APP_BLE_ADV_FAST_S));
+}
+
+static void adv_slow_work_handler(struct k_work *work)
+{
+	int rc;
+
+	ARG_UNUSED(work);
+	if (current_conn != NULL) {
+		return;
+	}
+	adv_slow = true;
+	(void)bt_le_adv_stop();
+	rc = adv_start(CONFIG_APP_BLE_ADV_SLOW_INTERVAL_MS);
+	if (rc != 0 && rc != -EALREADY) {
+		/* e.g. a central connected meanwhile: its disconnect restarts advertising */
+		adv_slow = false;
+		LOG_DBG("slow advertising failed to start (%d)", rc);
+		return;
+	}
+	LOG_DBG("advertising slowly");
 }
 
 static void connected(struct bt_conn *conn, uint8_t err)
@@ -337,6 +568,14 @@ static void connected(struct bt_conn *conn, uint8_t err)
 	if (current_conn == NULL) {
 		current_conn = bt_conn_ref(conn);
 	}
+	link_dead = false;
+	adv_slow = false; /* the connection stopped the advertising */
+	(void)k_work_cancel_delayable(&adv_slow_work);
+#if defined(CONFIG_APP_BLE_CONN_POLICY)
+	conn_mode = CONN_MODE_CENTRAL;
+	conn_param_ready = false;
+	k_work_reschedule(&conn_param_work, K_MSEC(CONFIG_APP_BLE_CONN_PARAM_DELAY_MS));
+#endif
 	LOG_INF("connected");
 #if defined(CONFIG_APP_BLE_REQUIRE_ENCRYPTION)
 	if (bt_conn_set_security(conn, BT_SECURITY_L2) != 0) {
@@ -354,6 +593,11 @@ static void disconnected(struct bt_conn *conn, uint8_t reason)
 	bt_conn_unref(current_conn);
 	current_conn = NULL;
 	tx_busy = false;
+	link_dead = false;
+	in_stack = 0U;
+#if defined(CONFIG_APP_BLE_CONN_POLICY)
+	(void)k_work_cancel_delayable(&conn_param_work);
+#endif
 	/* Completions of this link have all run: what is not known delivered is resent. */
 	link_lost = true;
 	link_terminated = reason == BT_HCI_ERR_REMOTE_USER_TERM_CONN ||

@@ -16,6 +16,7 @@
  *         reads the stats again. With -midburst-k, leaves the drain after its k-th backlog
  *         packet (the disconnect reaching the link -midburst-hold-ms later, what arrives meanwhile
  *         printed as EVENT midburst_unseen, not PKT) and comes back after -midburst-away-s.
+ *         With -reject-params=1 it refuses the peripheral's connection parameter requests.
  *  rogue: connects at -rogue-at-s while the main central is away, refuses pairing, checks that
  *         it can neither subscribe to nor read the codes/stats, stays connected without
  *         subscribing for -rogue-hold-s seconds, then disconnects.
@@ -74,6 +75,7 @@ static uint32_t rogue_hold_s;
 static uint32_t midburst_k;
 static uint32_t midburst_away_s;
 static uint32_t midburst_hold_ms;
+static uint32_t reject_params;
 
 static void opt_default(uint32_t *v, uint32_t def)
 {
@@ -95,6 +97,7 @@ static void apply_defaults(void)
 	opt_default(&midburst_k, 0U);
 	opt_default(&midburst_away_s, 3U);
 	opt_default(&midburst_hold_ms, 0U);
+	opt_default(&reject_params, 0U);
 }
 
 static bool is_rogue;
@@ -243,10 +246,30 @@ static void security_changed(struct bt_conn *c, bt_security_t level, enum bt_sec
 	k_sem_give(&sem_security);
 }
 
+/* The peripheral's connection parameter requests: accepted as asked (Zephyr's default), or refused
+ * with -reject-params=1 (a central that keeps its own parameters).
+ */
+static bool le_param_req(struct bt_conn *c, struct bt_le_conn_param *param)
+{
+	printk("EVENT param_req c=%d interval=%u-%u latency=%u timeout=%u %s\n", conn_number,
+	       param->interval_min, param->interval_max, param->latency, param->timeout,
+	       reject_params != 0U ? "rejected" : "accepted");
+	return reject_params == 0U;
+}
+
+static void le_param_updated(struct bt_conn *c, uint16_t interval, uint16_t latency,
+			     uint16_t timeout)
+{
+	printk("EVENT params c=%d interval_us=%u latency=%u timeout_ms=%u\n", conn_number,
+	       BT_CONN_INTERVAL_TO_US(interval), latency, 10U * timeout);
+}
+
 BT_CONN_CB_DEFINE(conn_cb) = {
 	.connected = connected,
 	.disconnected = disconnected,
 	.security_changed = security_changed,
+	.le_param_req = le_param_req,
+	.le_param_updated = le_param_updated,
 };
 
 static enum bt_security_err pairing_accept(struct bt_conn *c,
@@ -742,6 +765,8 @@ static void central_cmdline_opts(void)
 		 .descript = "main: after the mid-burst disconnect, reconnect after S s"},
 		{.option = "midburst-hold-ms", .name = "MS", .type = 'u', .dest = (void *)&midburst_hold_ms,
 		 .descript = "main: the mid-burst disconnect reaches the link MS ms after the K-th packet"},
+		{.option = "reject-params", .name = "0|1", .type = 'u', .dest = (void *)&reject_params,
+		 .descript = "1: refuse the peripheral's connection parameter requests"},
 		ARG_TABLE_ENDMARKER,
 	};
 
