@@ -166,6 +166,9 @@ static K_WORK_DELAYABLE_DEFINE(conn_param_work, conn_param_work_handler);
 
 BUILD_ASSERT(!IS_ENABLED(CONFIG_BT_CONN_TX_NOTIFY_WQ),
 	     "completions must run on the system workqueue, with tx_work");
+/* link_probe() waits on the system workqueue for an HCI command's completion. */
+BUILD_ASSERT(!IS_ENABLED(CONFIG_BT_RECV_WORKQ_SYS),
+	     "HCI events must not be processed on the system workqueue (link_probe waits there)");
 
 K_MSGQ_DEFINE(live_q, PPG_PKT_LEN, CONFIG_APP_BLE_LIVE_QUEUE_DEPTH, 1);
 

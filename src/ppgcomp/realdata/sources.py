@@ -136,7 +136,10 @@ def _download(src: Source, dest: Path) -> Path:
         src.requirement,
     ]
     cmd += ["--no-binary", ":all:"] if src.sdist else ["--only-binary", ":all:"]
-    res = subprocess.run(cmd, check=False, capture_output=True, text=True, timeout=600)
+    try:
+        res = subprocess.run(cmd, check=False, capture_output=True, text=True, timeout=600)
+    except (subprocess.TimeoutExpired, OSError) as e:
+        raise FetchError(f"{src.requirement}: pip download failed: {e}") from None
     path = dest / src.archive
     if res.returncode != 0 or not path.is_file():
         tail = (res.stderr.strip().splitlines() or ["no output"])[-1]
