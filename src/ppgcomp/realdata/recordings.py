@@ -21,6 +21,7 @@ from ppgcomp.constants import MODEL_RATE_HZ, TARGET_LEN, WINDOW_LEN
 from ppgcomp.data.hr_labels import beats_to_hr_at
 from ppgcomp.data.public import read_pickle
 from ppgcomp.data.rate import rate_path, to_model_rate
+from ppgcomp.data.windows import window_starts
 from ppgcomp.realdata import beats as beatmod
 from ppgcomp.realdata.sources import SOURCES, fetch
 
@@ -159,7 +160,7 @@ def load_all(folder: Path | None = None) -> list[RealRecording]:
 
 def windows(rec: RealRecording, hop: int) -> RealWindows:
     """The recording's windows every `hop` samples that lie wholly in clean spans and have a reference."""
-    starts = np.arange(0, rec.ppg.size - WINDOW_LEN + 1, hop) if rec.ppg.size >= WINDOW_LEN else np.zeros(0, int)
+    starts = window_starts(rec.ppg.size, hop)
     keep, refs = [], []
     for s in starts:
         tail = rec.hr_ref[s + WINDOW_LEN - TARGET_LEN : s + WINDOW_LEN]
