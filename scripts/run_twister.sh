@@ -8,10 +8,11 @@
 #   scripts/run_twister.sh [--arm] [extra twister arguments, e.g. -T tests/lib/dsp]
 #
 #   (default)  native_sim, host toolchain: every suite under tests/ and the app (app/sample.yaml), run
-#   --arm      the app's Arm images, built only: nrf5340dk/nrf5340/cpuapp (sysbuild, with and without the
-#              MAX30101 overlay) and motionsense_hrv3/nrf5340/cpuapp (sysbuild); each image's size gate
-#              (app/budgets.yaml) runs in its build. With the cross-compile toolchain variant (Debian's
-#              arm-none-eabi) twister needs --force-toolchain, which this passes.
+#   --arm      the app's Arm images, built only: nrf5340dk/nrf5340/cpuapp (sysbuild: MCUboot, the signed app,
+#              hci_ipc; and the app alone with the MAX30101 overlay) and motionsense_hrv3/nrf5340/cpuapp
+#              (sysbuild: MCUboot, app, hci_ipc); each image's size gate (app/budgets.yaml) runs in its
+#              build. With the cross-compile toolchain variant (Debian's arm-none-eabi) twister needs
+#              --force-toolchain, which this passes.
 #
 # Environment: ZEPHYR_BASE (or a west workspace around this repo), TWISTER_OUT (default
 # /tmp/twister-ppgcomp, or /tmp/twister-ppgcomp-arm), TWISTER_JOBS (default 2).

@@ -5,7 +5,8 @@
  */
 
 /*
- * Encoder: tflm_encoder_* over the generated model. Runs in the processing thread only.
+ * Encoder: tflm_encoder_* over the active model (the model store's, else the generated one). Runs in
+ * the processing thread only; the model store switches the model there too, between two windows.
  * An init failure (e.g. -ENOMEM: tensor arena too small) is logged and counted, and the init is
  * retried with an exponential backoff (CONFIG_APP_ENCODER_RETRY_MIN_MS..MAX_MS) at the next
  * window due after the delay; windows met meanwhile are counted as lost.
@@ -20,6 +21,9 @@
 #include <tflm_encoder.h>
 
 #include <ppg_encoder_model.h>
+#if defined(CONFIG_PPGCOMP_MODEL_STORE)
+#include <ppgcomp/model_store.h>
+#endif
 
 #include "encoder.h"
 #include "stats.h"
@@ -30,15 +34,30 @@ static bool ready;
 static int64_t next_try_ms;
 static uint32_t backoff_ms = CONFIG_APP_ENCODER_RETRY_MIN_MS;
 
+uint8_t app_encoder_model_tag(void)
+{
+#if defined(CONFIG_PPGCOMP_MODEL_STORE)
+	return ppg_model_store_active()->tag;
+#else
+	return PPG_MODEL_TAG;
+#endif
+}
+
 static int try_init(void)
 {
+#if defined(CONFIG_PPGCOMP_MODEL_STORE)
+	/* The model store's active model (a checked blob in flash, or the built-in one). */
+	const struct ppg_model_active *m = ppg_model_store_active();
+	int rc = tflm_encoder_init(m->tflite, m->tflite_len);
+#else
 	int rc = tflm_encoder_init(ppg_encoder_model_data, PPG_MODEL_DATA_LEN);
+#endif
 
 	if (rc == 0) {
 		ready = true;
 		backoff_ms = CONFIG_APP_ENCODER_RETRY_MIN_MS;
 		LOG_INF("encoder ready: model tag 0x%02x, arena %u of %u bytes",
-			(unsigned int)PPG_MODEL_TAG, (unsigned int)tflm_encoder_arena_used(),
+			(unsigned int)app_encoder_model_tag(), (unsigned int)tflm_encoder_arena_used(),
 			(unsigned int)CONFIG_TFLM_ARENA_SIZE);
 		return 0;
 	}

@@ -4,7 +4,7 @@
  * SPDX-License-Identifier: Apache-2.0
  */
 
-/* The int8 encoder (modules/tflm) with init retry and backoff. */
+/* The int8 encoder (modules/tflm) over the active model, with init retry and backoff. */
 
 #ifndef APP_ENCODER_H_
 #define APP_ENCODER_H_
@@ -24,5 +24,8 @@ int app_encoder_init(void);
  * @retval other negative errno from tflm_encoder_run().
  */
 int app_encoder_run(const int8_t *q, int8_t *codes);
+
+/** The packet's model tag: the active model's (the model store's, else the built-in PPG_MODEL_TAG). */
+uint8_t app_encoder_model_tag(void);
 
 #endif /* APP_ENCODER_H_ */

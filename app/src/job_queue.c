@@ -10,6 +10,8 @@
  * job slots the processing thread takes them from.
  */
 
+#include <errno.h>
+
 #include <zephyr/kernel.h>
 #include <zephyr/logging/log.h>
 
@@ -29,7 +31,12 @@ BUILD_ASSERT(CONFIG_APP_ENCODE_HOP_SAMPLES <= PPG_MODEL_WINDOW_LEN,
  */
 static struct app_window_job slots[CONFIG_APP_ENCODE_QUEUE_DEPTH];
 static K_SEM_DEFINE(free_slots, CONFIG_APP_ENCODE_QUEUE_DEPTH, CONFIG_APP_ENCODE_QUEUE_DEPTH);
-K_MSGQ_DEFINE(ready_q, sizeof(uint8_t), CONFIG_APP_ENCODE_QUEUE_DEPTH, 1);
+/* One index per slot, and one more for the wake-up of app_job_queue_wake(). */
+K_MSGQ_DEFINE(ready_q, sizeof(uint8_t), CONFIG_APP_ENCODE_QUEUE_DEPTH + 1, 1);
+#define WAKE_IDX 0xFFU
+BUILD_ASSERT(CONFIG_APP_ENCODE_QUEUE_DEPTH < WAKE_IDX, "slot indices must differ from WAKE_IDX");
+static atomic_t wake_queued;
+static bool serving_wake;
 static uint8_t write_idx;
 
 PPG_WINDOW_DEFINE(app_win);
@@ -47,12 +54,33 @@ struct app_window_job *app_job_queue_next(void)
 	uint8_t idx;
 
 	(void)k_msgq_get(&ready_q, &idx, K_FOREVER);
+	if (idx == WAKE_IDX) {
+		serving_wake = true;
+		return NULL;
+	}
 	return &slots[idx];
 }
 
 void app_job_queue_done(void)
 {
+	if (serving_wake) {
+		/* Not a slot. */
+		serving_wake = false;
+		atomic_clear(&wake_queued);
+		return;
+	}
 	k_sem_give(&free_slots);
+}
+
+int app_job_queue_wake(void)
+{
+	uint8_t idx = WAKE_IDX;
+
+	if (!atomic_cas(&wake_queued, 0, 1)) {
+		return -EBUSY;
+	}
+	(void)k_msgq_put(&ready_q, &idx, K_NO_WAIT); /* never full: the extra entry is its own */
+	return 0;
 }
 
 void app_job_queue_init(void)

@@ -40,6 +40,9 @@ struct app_window_job {
  *
  * Jobs live in CONFIG_APP_ENCODE_QUEUE_DEPTH static slots and are processed in place; call
  * app_job_queue_done() when finished with it.
+ *
+ * @return The job, or NULL for a wake-up (app_job_queue_wake(): no window; app_job_queue_done()
+ *         after it too).
  */
 struct app_window_job *app_job_queue_next(void);
 
@@ -53,5 +56,16 @@ void app_job_queue_push(int32_t sample, uint8_t marks);
 
 /** Queue the end marker (waits for room: it is never dropped). */
 void app_job_queue_finish(int status);
+
+/**
+ * @brief Wake the processing thread between two windows: app_job_queue_next() returns NULL
+ *        after the windows queued before it.
+ *
+ * At most one wake-up may be outstanding (the caller serialises them); windows are never held back
+ * by it (the queue has room for it besides one entry per slot).
+ *
+ * @retval 0 queued; -EBUSY one is already queued.
+ */
+int app_job_queue_wake(void);
 
 #endif /* APP_JOB_QUEUE_H_ */

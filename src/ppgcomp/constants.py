@@ -53,3 +53,8 @@ DENSE_SUBDIR = "dense"
 ARENA_BUDGET_BYTES = 2048
 FIRMWARE_MODEL_DIR = Path("lib/encoder_model")  # generated model sources and Kconfig fragment
 FIRMWARE_GOLDEN_DIR = Path("tests/golden")  # generated golden vectors for the firmware tests
+# The model as an over-the-air blob (docs/model_blob.md), written next to the C source; its golden windows (the
+# first BLOB_GOLDEN_WINDOWS of the golden vectors) are also the built-in model's boot self-test.
+BLOB_FILE = "ppg_encoder_model.blob"
+BLOB_GOLDEN_WINDOWS = 4
+MODEL_BLOB_FIXTURES_DIR = Path("tests/fixtures/model_blobs")  # fixture blobs for the firmware and BabbleSim tests

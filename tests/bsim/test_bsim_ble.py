@@ -14,16 +14,21 @@ The peripheral's radio activity (packets per second live, draining, advertising 
 connection events per delivered packet) comes from the phy's dump (radio.py) and is printed on a figures line; the
 test fails above 1.0 packet/s live, 2.9 packets/s over the run or a drain longer than 5 s. Two more runs of the same
 timeline: the channel fades (multiatt, 130 dB) in the middle of the drain and while live (nothing may be lost, every
-window arrives once after dedupe by seq), and a central that refuses every connection parameter request.
+window arrives once after dedupe by seq), and a central that refuses every connection parameter request. A fourth,
+shorter run updates over the air (issue 23): over MCUmgr's SMP characteristic the main central uploads the refused
+fixture blobs, the new model (timed, <= 10 s) and a signed firmware image (image management, slot 1); the packets
+switch to the new model's tag and codes.
 See tests/bsim/README.md.
 
 Skipped (one printed reason) without BSIM_OUT_PATH or a Zephyr workspace; PPG_BSIM_REQUIRE=1 makes that a failure.
 PPG_BSIM_PERIPHERAL_ARGS="-DCONFIG_..." builds the peripheral with extra CMake arguments in build/bsim/peripheral-args
-(e.g. -Dapp_CONFIG_APP_BLE_REQUIRE_ENCRYPTION=n, which this test must catch).
+(e.g. -Dapp_CONFIG_APP_BLE_REQUIRE_ENCRYPTION=n, which this test must catch). PPG_BSIM_BUILD_DIR: build the images
+there instead of build/bsim.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -39,20 +44,24 @@ from ppgcomp.receiver import cli as receive_cli
 from ppgcomp.replay import make_replay
 
 try:
-    from . import radio  # type: ignore[import-not-found]
+    from . import fw_image, radio  # type: ignore[import-not-found]
 except ImportError:  # collected without a package
     import importlib.util as _ilu
 
-    _spec = _ilu.spec_from_file_location("bsim_radio", Path(__file__).with_name("radio.py"))
-    assert _spec is not None and _spec.loader is not None
-    radio = _ilu.module_from_spec(_spec)
-    _spec.loader.exec_module(radio)
+    def _load(name: str):
+        spec = _ilu.spec_from_file_location(f"bsim_{name}", Path(__file__).with_name(f"{name}.py"))
+        assert spec is not None and spec.loader is not None
+        mod = _ilu.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+        return mod
+
+    radio, fw_image = _load("radio"), _load("fw_image")
 
 REPO = Path(__file__).resolve().parents[2]
 APP = REPO / "app"
 CENTRAL = REPO / "tests" / "bsim" / "ble_central"
 ARTIFACTS = REPO / "artifacts"
-BUILD = REPO / "build" / "bsim"
+BUILD = Path(os.environ.get("PPG_BSIM_BUILD_DIR", REPO / "build" / "bsim"))  # where the images are built
 PERIPHERAL_BOARD = "nrf5340bsim/nrf5340/cpuapp"
 CENTRAL_BOARD = "nrf52_bsim"
 SIM_LENGTH_US = 640_000_000
@@ -140,7 +149,9 @@ def images() -> tuple[Path, Path]:
 
 
 def _run_simulation(peripheral: Path, central: Path, replay: Path, out: Path, tag: str,
-                    central_args: list[str], att_matrix: Path | None = None) -> tuple[dict[int, list[str]], Path]:
+                    central_args: list[str], att_matrix: Path | None = None, *,
+                    sim_length_us: int = SIM_LENGTH_US, away: tuple[int, int] = (AWAY_AT_S, AWAY_S),
+                    rogue_args: tuple[str, ...] = ()) -> tuple[dict[int, list[str]], Path]:
     """Runs phy + 3 devices; returns each device's output lines and the phy's dump folder.
 
     Every run uses the same channel (multiatt, 60 dB on every path, BLE_simple modem), so that a run with a fade
@@ -151,11 +162,11 @@ def _run_simulation(peripheral: Path, central: Path, replay: Path, out: Path, ta
     channel = ["-defmodem=BLE_simple", "-channel=multiatt", "-argschannel", f"-at={ATT_DB}",
                *([f"-file={att_matrix}"] if att_matrix else []), "-argsmain"]
     cmds = {
-        "phy": ["./bs_2G4_phy_v1", f"-s={sim_id}", "-D=3", f"-sim_length={SIM_LENGTH_US}", *channel],
+        "phy": ["./bs_2G4_phy_v1", f"-s={sim_id}", "-D=3", f"-sim_length={sim_length_us}", *channel],
         "d0": [str(peripheral), *common, "-d=0", f"-ppg-file={replay}"],
-        "d1": [str(central), *common, "-d=1", "-role=main", f"-away-at-s={AWAY_AT_S}", f"-away-s={AWAY_S}",
+        "d1": [str(central), *common, "-d=1", "-role=main", f"-away-at-s={away[0]}", f"-away-s={away[1]}",
                *central_args],
-        "d2": [str(central), *common, "-d=2", "-role=rogue"],
+        "d2": [str(central), *common, "-d=2", "-role=rogue", *rogue_args],
     }
     procs = {}
     for name, cmd in cmds.items():
@@ -256,7 +267,8 @@ def test_bsim_ble_end_to_end(main_run: dict, record_property: pytest.RecordPrope
             "live_before_away", "disconnect", "reconnect", "reencrypt", "reconnect_midburst", "reencrypt_midburst",
             "stats_final", "mtu_unchanged",
             "rogue_connect", "rogue_discovery", "rogue_not_paired", "rogue_subscribe_denied",
-            "rogue_read_stats_denied", "rogue_read_codes_denied", "rogue_read_info_open", "rogue_disconnect"}
+            "rogue_read_stats_denied", "rogue_read_codes_denied", "rogue_read_info_open", "rogue_disconnect",
+            "rogue_smp_discovery", "rogue_smp_subscribe_denied", "rogue_smp_write_denied"}
     assert want <= checks.keys(), f"checks missing (a central stopped early): {sorted(want - checks.keys())}"
     assert main["DONE"] == ["main"] and rogue["DONE"] == ["rogue"]
     # Bonding: paired once on the device too; the reconnection only re-encrypted.
@@ -422,3 +434,110 @@ def test_bsim_ble_params_rejected(images: tuple[Path, Path], main_run: dict, tmp
     pkts, dups = _stream_checks(main, ref, n_windows)
     print(f"\nbsim params rejected: {len(rejected)} requests refused, {len(pkts)} distinct packets, {dups} "
           f"duplicates, 0 missing; {r.line()}")
+
+
+# Update over the air (issue 23), a shorter run of its own so that the main timeline (its connections, its radio
+# figures) stays as it is: the main central leaves at 40 s for 40 s (the rogue connects meanwhile and tries the SMP
+# characteristic), comes back, and at UPDATE_AT_S runs the updater over MCUmgr's SMP characteristic at the default
+# ATT MTU: every refused fixture blob (tests/fixtures/model_blobs/), the new model (alt_good, timed), the same
+# blob again cut by a disconnect and resumed, then a signed firmware image into slot 1 with image management.
+UPDATE_SIM_LENGTH_US = 300_000_000
+UPDATE_AWAY = (40, 40)
+UPDATE_ROGUE_ARGS = ("-rogue-at-s=45", "-rogue-hold-s=20")
+UPDATE_AT_S, UPDATE_END_S = 100, 285
+MAX_MODEL_UPLOAD_S = 10.0
+FIXTURES = REPO / "tests" / "fixtures" / "model_blobs"
+GOOD_BLOB = "alt_good"
+
+
+def test_bsim_ble_model_update(images: tuple[Path, Path], main_run: dict, tmp_path: Path,
+                               record_property: pytest.RecordProperty) -> None:
+    """A new encoder over the air: bad blobs refused with their rc while the old model keeps running, the new one
+    active within seconds, every packet after the switch its codes (TFLM's Python runtime on make_replay's
+    windows), an upload cut by a disconnect resumed, the rogue's SMP writes refused, a firmware image in slot 1."""
+    from ppgcomp.export import blob_fixtures
+    from ppgcomp.export.model_blob import ModelErr
+    from ppgcomp.replay.reference import build_reference
+
+    peripheral, central = images
+    ref = main_run["ref"]
+    expected = json.loads((ref / make_replay.EXPECTED_FILE).read_text())
+    good = (FIXTURES / f"{GOOD_BLOB}.blob").read_bytes()
+    tflite = (FIXTURES / f"{GOOD_BLOB}.tflite").read_bytes()
+    assert hashlib.sha256(tflite).digest() == good[52:84], f"{GOOD_BLOB}.tflite is not the blob's model"
+    new_tag, old_tag = good[84], int(expected["model_tag"])
+    assert new_tag != old_tag
+    bad = [(f.name, int(f.reason)) for f in blob_fixtures.FIXTURES if f.reason != ModelErr.OK]
+    try:
+        fw, fw_hash = fw_image.make_image(tmp_path / "fw.signed.bin")
+    except fw_image.ImageError as e:
+        pytest.fail(f"signed firmware image: {e}")
+
+    args = [f"-update-at-s={UPDATE_AT_S}", f"-end-s={UPDATE_END_S}", f"-model-blob={FIXTURES / f'{GOOD_BLOB}.blob'}",
+            "-bad-blobs=" + ",".join(str(FIXTURES / f"{n}.blob") for n, _ in bad),
+            "-bad-rcs=" + ",".join(str(rc) for _, rc in bad), f"-fw-image={tmp_path / 'fw.signed.bin'}",
+            f"-fw-hash={fw_hash.hex()}"]
+    logs, results = _run_simulation(peripheral, central, ref / make_replay.REPLAY_FILE, tmp_path, "update", args,
+                                    sim_length_us=UPDATE_SIM_LENGTH_US, away=UPDATE_AWAY,
+                                    rogue_args=UPDATE_ROGUE_ARGS)
+    shutil.rmtree(results, ignore_errors=True)
+    main, rogue = _parse(logs[1]), _parse(logs[2])
+    checks = _checks(main)
+    rogue_checks = _checks(rogue)
+    want = {"smp_discovery", "smp_subscribe", "model_state_initial", "model_upload", "model_state_new",
+            "model_info_active", "model_upload_cut", "reconnect_update", "reencrypt_update",
+            "model_upload_survives_disconnect", "model_busy", "model_wrong_offset", "model_upload_resumed",
+            "model_state_resumed", "image_upload", "image_list_slot1_hash", "stats_final",
+            *(f"model_bad_{k}" for k in range(len(bad))), *(f"model_bad_{k}_kept" for k in range(len(bad)))}
+    assert want <= checks.keys(), f"checks missing (the updater stopped early): {sorted(want - checks.keys())}"
+    rwant = {"rogue_smp_discovery", "rogue_smp_subscribe_denied", "rogue_smp_write_denied"}
+    assert rwant <= rogue_checks.keys(), f"rogue checks missing: {sorted(rwant - rogue_checks.keys())}"
+    assert main["DONE"] == ["main"] and rogue["DONE"] == ["rogue"]
+    assert "\n".join(logs[0]).count("paired and bonded") == 1, "the device paired more than once"
+
+    # The upload's simulated time, at the default ATT MTU.
+    ev = next(e for e in main["EVENT"] if e.startswith("model_upload "))
+    up = {k: int(v) for k, v in (kv.split("=") for kv in ev.split()[1:])}
+    assert up["mtu"] == 23 and up["bytes"] == len(good)
+    assert up["ms"] / 1e3 <= MAX_MODEL_UPLOAD_S, f"model upload took {up['ms'] / 1e3:.2f} s (simulated)"
+
+    # Packets: deduplicated by seq, one per window in order; the old model's reference before the switch, the new
+    # model's (TFLM's Python runtime on the same windows) from the first packet with the new tag on.
+    rows = [(bytes.fromhex(p.split()[0]), int(p.split()[1].removeprefix("c="))) for p in main["PKT"]]
+    for c in sorted({c for _, c in rows}):
+        cs = [parse_packet(b).seq for b, cc in rows if cc == c]
+        assert cs == list(range(cs[0], cs[0] + len(cs))), f"connection {c}: gaps, duplicates or reordering: {cs}"
+    first: dict[int, bytes] = {}
+    for b, _ in rows:
+        q = parse_packet(b).seq
+        assert first.setdefault(q, b)[1:] == b[1:], f"seq {q} resent with other contents"
+    seqs = sorted(first)
+    assert seqs == list(range(len(seqs))), f"lost windows: {sorted(set(range(max(seqs) + 1)) - set(seqs))}"
+    pkts = [first[q] for q in seqs]
+    tags = [p[1] for p in pkts]
+    switch = tags.index(new_tag) if new_tag in tags else len(tags)
+    assert 0 < switch < len(pkts), f"no switch to tag 0x{new_tag:02x} inside the run: tags {set(tags)}"
+    assert set(tags[:switch]) == {old_tag} and set(tags[switch:]) == {new_tag}, "a packet of the other model"
+    old_ref = [b for b in map(parse_hex_line, (ref / make_replay.PACKETS_FILE).read_text().splitlines())
+               if b is not None]
+    new_ref = build_reference(tflite, seed=int(expected["seed"]), minutes=float(expected["minutes"]),
+                              sensor_rate_hz=int(expected["sensor_rate_hz"]), hop=int(expected["hop"])).packets
+    assert new_ref[0][1] == new_tag
+    diff_old = [k for k in range(switch) if pkts[k][1:] != old_ref[k][1:]]
+    diff_new = [k for k in range(switch, len(pkts)) if pkts[k][1:] != new_ref[k][1:]]
+    assert not diff_old, f"before the switch, packets differ from the old model's reference at seq {diff_old[:5]}"
+    assert not diff_new, f"after the switch, packets differ from the new model's reference at seq {diff_new[:5]}"
+    dropped = int(re.search(r"dropped=(\d+)", checks["stats_final"]).group(1))  # type: ignore[union-attr]
+    assert dropped == 0
+
+    refused = ", ".join(f"{n} rc {rc}" for n, rc in bad)
+    record_property("model_upload_ms", up["ms"])
+    record_property("model_upload_bytes", up["bytes"])
+    print(f"\nbsim model update: {up['bytes']} B blob in {up['chunks']} chunks of {up['chunk']} B at ATT MTU "
+          f"{up['mtu']}: {up['ms'] / 1e3:.2f} s simulated; switched at seq {switch} (tag 0x{old_tag:02x} -> "
+          f"0x{new_tag:02x}), {switch} packets equal the old model's reference, {len(pkts) - switch} the new "
+          f"model's (TFLM Python runtime), 0 missing, dropped {dropped}")
+    print(f"bsim model update: refused {refused}; old model kept each time; cut at "
+          f"{checks['model_upload_cut'].split('acked=')[1].split()[0]} B by a disconnect and resumed; "
+          f"rogue SMP write refused ({rogue_checks['rogue_smp_write_denied'].split()[-1]}); firmware image "
+          f"{len(fw)} B in slot 1, image list hash {fw_hash.hex()[:16]}...")

@@ -39,7 +39,13 @@ GENERATED_MODEL_HEADER = MODEL_DIR / "ppg_encoder_model.h"
 
 # The portable units: every library under lib/ except the generated model (data, and weights for a kernel
 # of modules/tflm). Their sources are their folders' .c files, as in the firmware build.
-PORTABLE_UNITS = sorted(d.name for d in LIB_DIR.iterdir() if (d / "Kconfig").is_file() and d != MODEL_DIR)
+# lib/model_store is Zephyr code (flash_area, the TFLM encoder), not a portable unit.
+NON_PORTABLE_UNITS = {"model_store"}
+PORTABLE_UNITS = sorted(
+    d.name
+    for d in LIB_DIR.iterdir()
+    if (d / "Kconfig").is_file() and d != MODEL_DIR and d.name not in NON_PORTABLE_UNITS
+)
 LIB_SOURCES = [p for unit in PORTABLE_UNITS for p in sorted((LIB_DIR / unit).glob("*.c"))]
 SOURCES = [*LIB_SOURCES, SHIM_DIR / "ppg_shim.c"]
 CFLAGS = [

@@ -145,8 +145,10 @@ def parse_memory_usage(text: str) -> dict[str, tuple[int, int]]:
 
 
 def build_firmware(workdir: Path, *, model_size: int = 2000, arena_size: int = 4096, table_len: int = 150,
-                   gaps: bool = False, debug: bool = True, name: str = "fw") -> Firmware:
-    """Compile and link a Cortex-M33 image in ``workdir``. ``gaps`` adds alignment gaps between sections."""
+                   gaps: bool = False, debug: bool = True, name: str = "fw", flash_origin: int = FLASH_ORIGIN,
+                   flash_length: int = FLASH_LENGTH) -> Firmware:
+    """Compile and link a Cortex-M33 image in ``workdir``. ``gaps`` adds alignment gaps between sections;
+    ``flash_origin``/``flash_length`` place the FLASH region, e.g. in an MCUboot slot (0x10000)."""
     workdir.mkdir(parents=True, exist_ok=True)
     src = workdir / f"{name}_src"
     (src / "app" / "src").mkdir(parents=True, exist_ok=True)
@@ -160,7 +162,7 @@ def build_firmware(workdir: Path, *, model_size: int = 2000, arena_size: int = 4
     kernel_c.write_text(KERNEL_C)
     ld = workdir / f"{name}.ld"
     ld.write_text(LINKER_SCRIPT % {
-        "flash_origin": FLASH_ORIGIN, "flash_length": FLASH_LENGTH, "ram_origin": RAM_ORIGIN,
+        "flash_origin": flash_origin, "flash_length": flash_length, "ram_origin": RAM_ORIGIN,
         "ram_length": RAM_LENGTH, "rodata_align": "ALIGN(1024) " if gaps else "",
         "noinit_align": "ALIGN(512) " if gaps else ""})
     elf = workdir / f"{name}.elf"

@@ -35,7 +35,11 @@
  * parameters while live (APP_BLE_LIVE_*: 375 ms, latency 4, it wakes every 1.875 s) and for fast
  * ones while more than APP_BLE_DRAIN_ENTER_PACKETS wait (APP_BLE_DRAIN_*), then slow again; it
  * advertises at APP_BLE_ADV_FAST_INTERVAL_MS for APP_BLE_ADV_FAST_S after boot and every
- * disconnect, then at APP_BLE_ADV_SLOW_INTERVAL_MS.
+ * disconnect, then at APP_BLE_ADV_SLOW_INTERVAL_MS. Every MCUmgr SMP request (a model or firmware
+ * upload, smp_model_grp.c and image management) is a reason for the fast parameters too, until
+ * APP_BLE_SMP_FAST_HOLD_MS after the last one.
+ * Model info reports the model the encoder runs now (ppg_model_store_active()): its tag and hash
+ * change when an uploaded model is activated.
  * Everything here runs on the system workqueue (completions, disconnection, tx_work).
  */
 
@@ -52,15 +56,22 @@
 #include <zephyr/logging/log.h>
 #include <zephyr/settings/settings.h>
 #include <zephyr/sys/byteorder.h>
+#if defined(CONFIG_APP_BLE_SMP_FAST_HOLD_MS)
+#include <zephyr/mgmt/mcumgr/mgmt/callbacks.h>
+#endif
 
 #if __has_include(<app_version.h>)
 #include <app_version.h>
 #endif
 
 #include <ppgcomp/backlog.h>
+#if defined(CONFIG_PPGCOMP_MODEL_STORE)
+#include <ppgcomp/model_store.h>
+#endif
 #include <ppgcomp/tx_queue.h>
 #include <ppg_encoder_model.h>
 
+#include "boot_confirm.h"
 #include "stats.h"
 #include "transport.h"
 
@@ -162,6 +173,14 @@ static const struct bt_le_conn_param fast_param = BT_LE_CONN_PARAM_INIT(
 
 static void conn_param_work_handler(struct k_work *work);
 static K_WORK_DELAYABLE_DEFINE(conn_param_work, conn_param_work_handler);
+
+#if defined(CONFIG_APP_BLE_SMP_FAST_HOLD_MS)
+/* An SMP request arrived at this uptime (smp_activity(), on MCUmgr's work queue). */
+static atomic_t smp_last_ms;
+static atomic_t smp_seen;
+static void smp_idle_work_handler(struct k_work *work);
+static K_WORK_DELAYABLE_DEFINE(smp_idle_work, smp_idle_work_handler);
+#endif
 #endif /* CONFIG_APP_BLE_CONN_POLICY */
 
 BUILD_ASSERT(!IS_ENABLED(CONFIG_BT_CONN_TX_NOTIFY_WQ),
@@ -188,7 +207,15 @@ static bool adv_slow;
 static ssize_t read_info(struct bt_conn *conn, const struct bt_gatt_attr *attr, void *buf,
 			 uint16_t len, uint16_t offset)
 {
-	static const uint8_t sha[] = PPG_MODEL_SHA256_BYTES;
+	static const uint8_t builtin_sha[] = PPG_MODEL_SHA256_BYTES;
+	const uint8_t *sha = builtin_sha;
+#if defined(CONFIG_PPGCOMP_MODEL_STORE)
+	const struct ppg_model_active *active = ppg_model_store_active();
+
+	if (active != NULL) { /* NULL only before the store's init */
+		sha = active->sha256;
+	}
+#endif
 	struct ppg_model_info mi = {
 		.code_len = PPG_MODEL_CODE_LEN,
 		.sample_rate_hz = PPG_MODEL_SAMPLE_RATE_HZ,
@@ -202,8 +229,8 @@ static ssize_t read_info(struct bt_conn *conn, const struct bt_gatt_attr *attr, 
 	};
 	uint8_t rec[PPG_MODEL_INFO_LEN];
 
-	BUILD_ASSERT(sizeof(sha) == PPG_MODEL_HASH_LEN, "model hash length");
-	memcpy(mi.sha256, sha, sizeof(sha));
+	BUILD_ASSERT(sizeof(mi.sha256) == PPG_MODEL_HASH_LEN, "model hash length");
+	memcpy(mi.sha256, sha, sizeof(mi.sha256));
 	(void)ppg_model_info_encode(rec, &mi);
 	return bt_gatt_attr_read(conn, attr, buf, len, offset, rec, sizeof(rec));
 }
@@ -382,6 +409,50 @@ static int link_probe(struct bt_conn *conn)
 }
 
 #if defined(CONFIG_APP_BLE_CONN_POLICY)
+#if defined(CONFIG_APP_BLE_SMP_FAST_HOLD_MS)
+/* An SMP request less than APP_BLE_SMP_FAST_HOLD_MS ago: an upload is going on. */
+static bool smp_active(void)
+{
+	uint32_t age = k_uptime_get_32() - (uint32_t)atomic_get(&smp_last_ms);
+
+	return atomic_get(&smp_seen) != 0 && age < CONFIG_APP_BLE_SMP_FAST_HOLD_MS;
+}
+
+static void smp_idle_work_handler(struct k_work *work)
+{
+	ARG_UNUSED(work);
+	k_work_submit(&tx_work); /* the policy goes back to the live parameters */
+}
+
+/* MCUmgr: every SMP request received (MCUmgr's work queue). */
+static enum mgmt_cb_return smp_activity(uint32_t event, enum mgmt_cb_return prev_status,
+					int32_t *rc, uint16_t *group, bool *abort_more, void *data,
+					size_t data_size)
+{
+	ARG_UNUSED(event);
+	ARG_UNUSED(rc);
+	ARG_UNUSED(group);
+	ARG_UNUSED(abort_more);
+	ARG_UNUSED(data);
+	ARG_UNUSED(data_size);
+	atomic_set(&smp_last_ms, (atomic_val_t)k_uptime_get_32());
+	atomic_set(&smp_seen, 1);
+	k_work_submit(&tx_work);
+	k_work_reschedule(&smp_idle_work, K_MSEC(CONFIG_APP_BLE_SMP_FAST_HOLD_MS + 10));
+	return prev_status;
+}
+
+static struct mgmt_callback smp_activity_cb = {
+	.callback = smp_activity,
+	.event_id = MGMT_EVT_OP_CMD_RECV,
+};
+#else
+static bool smp_active(void)
+{
+	return false;
+}
+#endif /* CONFIG_APP_BLE_SMP_FAST_HOLD_MS */
+
 /* Slow while live, fast while more than APP_BLE_DRAIN_ENTER_PACKETS wait to be sent (only if the
  * central's interval is slower than the fast one), slow again once all are sent. A request the
  * central refuses or overrides is not repeated until the mode changes: packets flow at whatever
@@ -398,7 +469,7 @@ static void conn_policy(void)
 	if (!conn_param_ready || link_dead) {
 		return;
 	}
-	if (subscribed && pending > CONFIG_APP_BLE_DRAIN_ENTER_PACKETS) {
+	if ((subscribed && pending > CONFIG_APP_BLE_DRAIN_ENTER_PACKETS) || smp_active()) {
 		want = CONN_MODE_FAST;
 	} else if (!subscribed || pending == 0U || conn_mode == CONN_MODE_CENTRAL) {
 		want = CONN_MODE_SLOW;
@@ -412,8 +483,9 @@ static void conn_policy(void)
 		return; /* the central's own interval is fast enough */
 	}
 	rc = bt_conn_le_param_update(current_conn, want == CONN_MODE_FAST ? &fast_param : &slow_param);
-	LOG_INF("asked for %s parameters (%d), %u to send", want == CONN_MODE_FAST ? "fast" : "slow",
-		rc, pending);
+	LOG_INF("asked for %s parameters (%d), %u to send%s",
+		want == CONN_MODE_FAST ? "fast" : "slow", rc, pending,
+		smp_active() ? ", SMP upload" : "");
 }
 
 static void conn_param_work_handler(struct k_work *work)
@@ -539,6 +611,7 @@ static void adv_work_handler(struct k_work *work)
 		return;
 	}
 	LOG_INF("advertising");
+	app_boot_confirm_ble_up(); /* MCUboot: one condition of confirming a test image */
 	k_work_reschedule(&adv_slow_work, K_SECONDS(CONFIG_APP_BLE_ADV_FAST_S));
 }
 
@@ -665,6 +738,9 @@ int app_transport_init(void)
 		(void)settings_load();
 	}
 	(void)bt_conn_auth_info_cb_register(&auth_info_cb);
+#if defined(CONFIG_APP_BLE_SMP_FAST_HOLD_MS)
+	mgmt_callback_register(&smp_activity_cb);
+#endif
 #if defined(CONFIG_BT_BAS)
 	(void)bt_bas_set_battery_level(CONFIG_APP_BLE_BATTERY_LEVEL);
 #endif

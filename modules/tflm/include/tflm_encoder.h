@@ -13,6 +13,7 @@
 #ifndef TFLM_ENCODER_H_
 #define TFLM_ENCODER_H_
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -37,9 +38,27 @@ extern "C" {
  * @retval -ENOTSUP An operator the resolver does not hold, or input/output
  *                  tensors that are not one int8 [.., PPG_MODEL_WINDOW_LEN] input
  *                  and one int8 [.., PPG_MODEL_CODE_LEN] output.
- * @retval -ENOMEM  AllocateTensors() failed: the arena is too small (logged).
+ * @retval -ENOMEM  The arena is too small (logged): either the bound of what AllocateTensors() takes
+ *                  before planning the tensors (tflm_encoder_arena_bound()) exceeds it, so the model is
+ *                  refused without running TFLM (whose kernels fault on some allocation failures in
+ *                  Prepare, see src/tflm_encoder.cc), or AllocateTensors() failed.
+ *
+ * Any model is taken (e.g. a blob from the model store), checked as above: with
+ * CONFIG_TFLM_VERIFY_MODEL the whole flatbuffer is verified first, which an untrusted model needs.
  */
 int tflm_encoder_init(const uint8_t *model, size_t model_len);
+
+/**
+ * @brief tflm_encoder_init() with only the first arena_limit bytes of the arena (at most
+ *        CONFIG_TFLM_ARENA_SIZE; -EINVAL beyond): checks how a model behaves with a smaller arena.
+ */
+int tflm_encoder_init_limited(const uint8_t *model, size_t model_len, size_t arena_limit);
+
+/** @brief Whether the op resolver registers this TFLite BuiltinOperator code. */
+bool tflm_encoder_op_registered(int32_t builtin_code);
+
+/** @brief The last init's bound of the arena taken before tensor planning (0 when not computed). */
+size_t tflm_encoder_arena_bound(void);
 
 /**
  * @brief Encode one preprocessed window.
@@ -57,7 +76,10 @@ int tflm_encoder_init(const uint8_t *model, size_t model_len);
  */
 int tflm_encoder_run(const int8_t *in, size_t in_len, int8_t *out, size_t out_len);
 
-/** @brief Arena bytes the interpreter uses (arena_used_bytes()), 0 before init. */
+/**
+ * @brief Arena bytes the model needs, 0 before init: the most the arena held while it loaded (the
+ *        kernels' temporary tensors in Prepare included), at least arena_used_bytes().
+ */
 size_t tflm_encoder_arena_used(void);
 
 /** @brief Duration of the last Invoke() in microseconds (0 before the first run). */

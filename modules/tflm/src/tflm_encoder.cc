@@ -16,7 +16,12 @@
 
 #include "tensorflow/compiler/mlir/lite/schema/schema_utils.h"
 #include "tensorflow/lite/micro/kernels/conv.h"
+#include "tensorflow/lite/core/c/builtin_op_data.h"
 #include "tensorflow/lite/micro/kernels/fully_connected.h"
+#include "tensorflow/lite/micro/memory_planner/greedy_memory_planner.h"
+#include "tensorflow/lite/micro/arena_allocator/single_arena_buffer_allocator.h"
+#include "tensorflow/lite/micro/compatibility.h"
+#include "tensorflow/lite/micro/micro_allocator.h"
 #include "tensorflow/lite/micro/micro_interpreter.h"
 #include "tensorflow/lite/micro/micro_mutable_op_resolver.h"
 #include "tensorflow/lite/schema/schema_generated.h"
@@ -30,13 +35,119 @@ LOG_MODULE_REGISTER(tflm_encoder, CONFIG_TFLM_ENCODER_LOG_LEVEL);
  * The tensor arena. C linkage and this exact name: the ELF size tool
  * attributes the arena by the symbol tflm_tensor_arena.
  */
+BUILD_ASSERT(CONFIG_TFLM_ARENA_HEADROOM % 16 == 0, "the headroom keeps the arena's end aligned");
+
 extern "C" {
-__aligned(16) uint8_t tflm_tensor_arena[CONFIG_TFLM_ARENA_SIZE];
+__aligned(16) uint8_t tflm_tensor_arena[CONFIG_TFLM_ARENA_SIZE + CONFIG_TFLM_ARENA_HEADROOM];
 }
 
 namespace {
 
 using OpResolver = tflite::MicroMutableOpResolver<PPG_MODEL_OP_COUNT>;
+
+/*
+ * The arena's allocator, which records the most the arena held at any time (persistent plus
+ * non-persistent, temporaries included: arena_used_bytes() gives only what remains after loading).
+ *
+ * Why the arena has headroom (CONFIG_TFLM_ARENA_HEADROOM beyond CONFIG_TFLM_ARENA_SIZE): TFLM does not
+ * check every allocation it makes while AllocateTensors() initialises and prepares the kernels.
+ * ConvPrepare() (conv_common.cc; cmsis_nn/conv.cc Prepare() likewise) writes the per-channel
+ * multipliers through the pointer AllocatePersistentBuffer() returned, null when the arena is full; a
+ * null OpData from a kernel's Init() trips TFLITE_DCHECK(node->user_data != nullptr); a temporary
+ * tensor that does not fit in CalculateOpDataConv() trips TFLITE_DCHECK(result != nullptr) in
+ * InitializeTfLiteTensorFromFlatbuffer() (micro_allocator.cc). So with an arena a few bytes too small
+ * the device aborts instead of AllocateTensors() returning an error; only planning the activations
+ * afterwards (CommitStaticMemoryPlan()) fails cleanly. Hence a model is loaded twice: first in the arena
+ * with its headroom, which a model whose bound of those allocations (prepare_bound()) exceeds never
+ * reaches; refused there when the most the arena held before planning is more than the arena size it
+ * may use; and only then in that size, where the same allocations (the same sequence, the arena's end
+ * equally aligned) fit, so only the planning step can fail, and it fails cleanly.
+ */
+class PeakArena : public tflite::SingleArenaBufferAllocator {
+public:
+	PeakArena(uint8_t *buffer, size_t size) : tflite::SingleArenaBufferAllocator(buffer, size)
+	{
+	}
+
+	uint8_t *AllocatePersistentBuffer(size_t size, size_t alignment) override
+	{
+		return note(tflite::SingleArenaBufferAllocator::AllocatePersistentBuffer(size,
+											   alignment));
+	}
+
+	uint8_t *AllocateTemp(size_t size, size_t alignment) override
+	{
+		/* CommitStaticMemoryPlan() lends the memory planner all that is left: not a need. */
+		bool planner_scratch = size == GetAvailableMemory(alignment);
+		uint8_t *p = tflite::SingleArenaBufferAllocator::AllocateTemp(size, alignment);
+
+		if (planner_scratch) {
+			planner_scratch_ = p;
+			return p;
+		}
+		return note(p);
+	}
+
+	TfLiteStatus ResetTempAllocations() override
+	{
+		planner_scratch_ = nullptr;
+		return tflite::SingleArenaBufferAllocator::ResetTempAllocations();
+	}
+
+	uint8_t *AllocateResizableBuffer(size_t size, size_t alignment) override
+	{
+		return note(tflite::SingleArenaBufferAllocator::AllocateResizableBuffer(size,
+											  alignment));
+	}
+
+	TfLiteStatus ResizeBuffer(uint8_t *buf, size_t size, size_t alignment) override
+	{
+		TfLiteStatus s = tflite::SingleArenaBufferAllocator::ResizeBuffer(buf, size, alignment);
+
+		(void)note(buf);
+		return s;
+	}
+
+	TfLiteStatus ReserveNonPersistentOverlayMemory(size_t size, size_t alignment) override
+	{
+		TfLiteStatus s = tflite::SingleArenaBufferAllocator::ReserveNonPersistentOverlayMemory(
+			size, alignment);
+
+		if (s == kTfLiteOk) {
+			overlay_ = size;
+		}
+		(void)note(nullptr);
+		return s;
+	}
+
+	size_t peak() const
+	{
+		return peak_;
+	}
+
+private:
+	uint8_t *note(uint8_t *p)
+	{
+		/* From the planner's loan of the rest of the arena to the next reset of the temporaries
+		 * (the temporaries' end stays there), the head in use is the planned overlay. */
+		size_t used = planner_scratch_ != nullptr ? GetPersistentUsedBytes() + overlay_
+							  : GetUsedBytes();
+
+		peak_ = MAX(peak_, used);
+		return p;
+	}
+
+	size_t peak_ = 0;
+	size_t overlay_ = 0;
+	uint8_t *planner_scratch_ = nullptr;
+
+	TF_LITE_REMOVE_VIRTUAL_DELETE
+};
+
+alignas(PeakArena) uint8_t arena_alloc_storage[sizeof(PeakArena)];
+alignas(tflite::GreedyMemoryPlanner) uint8_t planner_storage[sizeof(tflite::GreedyMemoryPlanner)];
+PeakArena *arena_alloc;
+tflite::GreedyMemoryPlanner *planner;
 
 /*
  * Interpreter and resolver live in static storage and are constructed with
@@ -51,6 +162,7 @@ tflite::MicroInterpreter *interpreter;
 TfLiteTensor *input_tensor;
 TfLiteTensor *output_tensor;
 size_t arena_used;
+size_t arena_bound;
 uint32_t last_inference_us;
 
 K_MUTEX_DEFINE(encoder_lock);
@@ -114,6 +226,14 @@ void teardown(void)
 	if (interpreter != nullptr) {
 		interpreter->~MicroInterpreter();
 		interpreter = nullptr;
+	}
+	if (planner != nullptr) {
+		planner->~GreedyMemoryPlanner();
+		planner = nullptr;
+	}
+	if (arena_alloc != nullptr) {
+		arena_alloc->~PeakArena();
+		arena_alloc = nullptr;
 	}
 	input_tensor = nullptr;
 	output_tensor = nullptr;
@@ -246,18 +366,8 @@ int check_graph(const tflite::Model *m, const OpResolver &r)
 	return ret;
 }
 
-int init_locked(const uint8_t *model, size_t model_len)
+int ensure_resolver(void)
 {
-	const tflite::Model *m = nullptr;
-	int ret;
-
-	teardown();
-
-	ret = check_schema(model, model_len, &m);
-	if (ret != 0) {
-		return ret;
-	}
-
 	if (resolver == nullptr) {
 		resolver = new (resolver_storage) OpResolver();
 		if (register_ops(*resolver) != kTfLiteOk) {
@@ -266,19 +376,202 @@ int init_locked(const uint8_t *model, size_t model_len)
 			return -ENOTSUP;
 		}
 	}
+	return 0;
+}
 
+/* Temporary TfLiteTensor of a flatbuffer tensor (MicroAllocator::AllocateTempTfLiteTensor()). */
+size_t temp_tensor_bytes(const tflite::Tensor *t)
+{
+	size_t n = sizeof(TfLiteTensor) + alignof(TfLiteTensor) - 1;
+	const tflite::QuantizationParameters *q = t->quantization();
+
+	if (q != nullptr && q->scale() != nullptr && q->scale()->size() > 0 &&
+	    q->zero_point() != nullptr && q->zero_point()->size() > 0) {
+		n += sizeof(TfLiteAffineQuantization) + alignof(TfLiteAffineQuantization) - 1 +
+		     (size_t)TfLiteIntArrayGetSizeInBytes((int)q->scale()->size()) +
+		     alignof(TfLiteIntArray) - 1;
+	}
+	return n;
+}
+
+/* Output channels of an op's filter (input 1): the length of the per-channel arrays its Prepare takes. */
+size_t filter_channels(const tflite::Operator *op,
+		       const flatbuffers::Vector<flatbuffers::Offset<tflite::Tensor>> *tensors)
+{
+	size_t channels = 0;
+
+	if (op->inputs() == nullptr || op->inputs()->size() < 2) {
+		return 0;
+	}
+	int32_t f = op->inputs()->Get(1);
+
+	if (f < 0 || (uint32_t)f >= tensors->size()) {
+		return 0;
+	}
+	const tflite::Tensor *filter = tensors->Get(f);
+
+	/* CONV_2D: dims[0] (kConvQuantizedDimension); FULLY_CONNECTED: the scale's length, and dims[0]
+	 * for CMSIS-NN's kernel sums (its output depth). */
+	if (filter->shape() != nullptr && filter->shape()->size() > 0) {
+		channels = (size_t)MAX(filter->shape()->Get(0), 0);
+	}
+	if (filter->quantization() != nullptr && filter->quantization()->scale() != nullptr) {
+		channels = MAX(channels, (size_t)filter->quantization()->scale()->size());
+	}
+	return channels;
+}
+
+/*
+ * An upper bound of the arena bytes that AllocateTensors() takes before it plans the tensors, from
+ * TFLM's allocations (tensorflow/lite/micro/micro_allocator.cc and the registered kernels):
+ *   tail: the allocator objects, the TfLiteEvalTensor and NodeAndRegistration arrays, each op's builtin
+ *         data, its kernel's OpData (Init) and the per-channel arrays of CONV_2D / FULLY_CONNECTED
+ *         (Prepare: multipliers and shifts, CMSIS-NN's kernel sums), each padded to its alignment;
+ *   head: the scratch buffer requests, and the temporary tensors of the op whose Prepare holds the most
+ *         (every input and output counted twice: ConvPrepare() holds three while CalculateOpDataConv()
+ *         takes four more; they are freed after each op).
+ * The flatbuffer was verified before this walk.
+ */
+size_t prepare_bound(const tflite::Model *m)
+{
+	constexpr size_t kernel_align = 16; /* MicroArenaBufferAlignment(): kernels' persistent buffers */
+	constexpr size_t pad = 7;           /* alignof() of the framework's structures, minus 1 */
+	const tflite::SubGraph *sg = m->subgraphs()->Get(0);
+	const auto *tensors = sg->tensors();
+	const auto *ops = sg->operators();
+	const auto *codes = m->operator_codes();
+	size_t n_tensors = tensors == nullptr ? 0 : tensors->size();
+	size_t n_ops = ops == nullptr ? 0 : ops->size();
+	size_t tail = sizeof(tflite::SingleArenaBufferAllocator) + sizeof(tflite::MicroAllocator) +
+		      sizeof(tflite::GreedyMemoryPlanner) + sizeof(tflite::SubgraphAllocations) +
+		      16 /* MicroBuiltinDataAllocator */ + 5 * pad;
+	size_t head = sizeof(tflite::internal::ScratchBufferRequest) * 12 /* kMaxScratchBuffersPerOp */ +
+		      pad;
+	size_t temp_peak = 0;
+
+	tail += sizeof(TfLiteEvalTensor) * n_tensors + pad;
+	tail += sizeof(tflite::NodeAndRegistration) * n_ops + pad;
+
+	for (size_t i = 0; i < n_ops; i++) {
+		const tflite::Operator *op = ops->Get(i);
+		uint32_t ci = op->opcode_index();
+		tflite::BuiltinOperator code = (codes != nullptr && ci < codes->size())
+						       ? tflite::GetBuiltinCode(codes->Get(ci))
+						       : tflite::BuiltinOperator_CUSTOM;
+		size_t temp = 0;
+
+		for (const auto *io : {op->inputs(), op->outputs()}) {
+			if (io == nullptr || tensors == nullptr) {
+				continue;
+			}
+			for (int32_t t : *io) {
+				if (t >= 0 && (size_t)t < n_tensors) {
+					temp += 2 * temp_tensor_bytes(tensors->Get(t));
+				}
+			}
+		}
+		temp_peak = MAX(temp_peak, temp);
+
+		switch (code) {
+		case tflite::BuiltinOperator_CONV_2D: {
+			size_t ch = tensors == nullptr ? 0 : filter_channels(op, tensors);
+
+			tail += sizeof(TfLiteConvParams) + pad;
+			tail += sizeof(tflite::OpDataConv) + 8 + kernel_align - 1;
+			tail += 2 * (4 * ch + kernel_align - 1);
+			break;
+		}
+		case tflite::BuiltinOperator_FULLY_CONNECTED: {
+			size_t ch = tensors == nullptr ? 0 : filter_channels(op, tensors);
+
+			tail += sizeof(TfLiteFullyConnectedParams) + pad;
+			tail += sizeof(tflite::OpDataFullyConnected) + 32 + kernel_align - 1;
+			tail += 3 * (4 * ch + kernel_align - 1);
+			break;
+		}
+		default:
+			/* RESHAPE's params, ABS's OpData (elementwise.cc), or any other registered op. */
+			tail += 64 + kernel_align - 1;
+			break;
+		}
+	}
+	return tail + head + temp_peak;
+}
+
+/* An interpreter over the first arena_size bytes of the arena; *peak: the most it held before planning. */
+int load(const tflite::Model *m, size_t arena_size, size_t *peak)
+{
+	arena_alloc = new (arena_alloc_storage) PeakArena(tflm_tensor_arena, arena_size);
+	planner = new (planner_storage) tflite::GreedyMemoryPlanner();
+	tflite::MicroAllocator *allocator = tflite::MicroAllocator::Create(arena_alloc, planner);
+
+	if (allocator == nullptr) {
+		return -ENOMEM;
+	}
+	interpreter = new (interpreter_storage) tflite::MicroInterpreter(m, *resolver, allocator);
+
+	TfLiteStatus status = interpreter->AllocateTensors();
+
+	*peak = arena_alloc->peak();
+	return status == kTfLiteOk ? 0 : -ENOMEM;
+}
+
+int init_locked(const uint8_t *model, size_t model_len, size_t arena_limit)
+{
+	const tflite::Model *m = nullptr;
+	int ret;
+
+	teardown();
+	arena_bound = 0;
+
+	if (arena_limit > CONFIG_TFLM_ARENA_SIZE) {
+		return -EINVAL;
+	}
+	ret = check_schema(model, model_len, &m);
+	if (ret != 0) {
+		return ret;
+	}
+	ret = ensure_resolver();
+	if (ret != 0) {
+		return ret;
+	}
 	ret = check_graph(m, *resolver);
 	if (ret != 0) {
 		return ret;
 	}
 
-	interpreter = new (interpreter_storage)
-		tflite::MicroInterpreter(m, *resolver, tflm_tensor_arena, sizeof(tflm_tensor_arena));
+	/* The arena, with its headroom, for this load: arena_limit bytes are the model's to use. */
+	size_t arena_size = arena_limit + CONFIG_TFLM_ARENA_HEADROOM;
 
-	if (interpreter->AllocateTensors() != kTfLiteOk) {
-		LOG_ERR("AllocateTensors failed: arena of %u bytes (CONFIG_TFLM_ARENA_SIZE) "
-			"too small; the model's measured default is %u",
-			(unsigned int)sizeof(tflm_tensor_arena), (unsigned int)PPG_MODEL_ARENA_BYTES);
+	arena_bound = prepare_bound(m);
+	if (arena_bound > arena_size) {
+		LOG_ERR("model needs up to %zu arena bytes before planning its tensors; the arena has "
+			"%zu (+%u headroom): refused before AllocateTensors",
+			arena_bound, arena_limit, (unsigned int)CONFIG_TFLM_ARENA_HEADROOM);
+		return -ENOMEM;
+	}
+
+	/* Pass 1: in the arena with its headroom, measuring what the kernels take before planning. */
+	size_t peak = 0;
+	int ret1 = load(m, arena_size, &peak);
+
+	if (ret1 == 0 && peak > arena_limit) {
+		LOG_ERR("model needs %zu arena bytes before planning its tensors; the arena has %zu",
+			peak, arena_limit);
+		ret1 = -ENOMEM;
+	}
+	teardown();
+	if (ret1 != 0) {
+		return ret1;
+	}
+	/* Pass 2: in the arena size itself. */
+	TfLiteStatus alloc_status = load(m, arena_limit, &peak) == 0 ? kTfLiteOk : kTfLiteError;
+
+	if (alloc_status != kTfLiteOk) {
+		LOG_ERR("AllocateTensors failed: arena of %zu bytes (CONFIG_TFLM_ARENA_SIZE %u) "
+			"too small; the built-in model's measured default is %u",
+			arena_limit, (unsigned int)CONFIG_TFLM_ARENA_SIZE,
+			(unsigned int)PPG_MODEL_ARENA_BYTES);
 		teardown();
 		return -ENOMEM;
 	}
@@ -296,9 +589,11 @@ int init_locked(const uint8_t *model, size_t model_len)
 
 	input_tensor = in;
 	output_tensor = out;
-	arena_used = interpreter->arena_used_bytes();
-	LOG_INF("encoder ready: %u ops, arena %zu/%u bytes", (unsigned int)PPG_MODEL_OP_COUNT,
-		arena_used, (unsigned int)sizeof(tflm_tensor_arena));
+	/* What the model needs: the most the arena held, the kernels' temporaries in Prepare included
+	 * (more than arena_used_bytes(), which is what remains once loaded). */
+	arena_used = MAX(peak, interpreter->arena_used_bytes());
+	LOG_INF("encoder ready: arena %zu/%zu bytes (bound before planning %zu)", arena_used,
+		arena_limit, arena_bound);
 	return 0;
 }
 
@@ -306,10 +601,34 @@ int init_locked(const uint8_t *model, size_t model_len)
 
 extern "C" int tflm_encoder_init(const uint8_t *model, size_t model_len)
 {
+	return tflm_encoder_init_limited(model, model_len, CONFIG_TFLM_ARENA_SIZE);
+}
+
+extern "C" int tflm_encoder_init_limited(const uint8_t *model, size_t model_len, size_t arena_limit)
+{
 	k_mutex_lock(&encoder_lock, K_FOREVER);
-	int ret = init_locked(model, model_len);
+	int ret = init_locked(model, model_len, arena_limit);
 	k_mutex_unlock(&encoder_lock);
 	return ret;
+}
+
+extern "C" bool tflm_encoder_op_registered(int32_t builtin_code)
+{
+	bool found = false;
+
+	k_mutex_lock(&encoder_lock, K_FOREVER);
+	if (ensure_resolver() == 0 && builtin_code >= tflite::BuiltinOperator_MIN &&
+	    builtin_code <= tflite::BuiltinOperator_MAX &&
+	    builtin_code != tflite::BuiltinOperator_CUSTOM) {
+		found = resolver->FindOp((tflite::BuiltinOperator)builtin_code) != nullptr;
+	}
+	k_mutex_unlock(&encoder_lock);
+	return found;
+}
+
+extern "C" size_t tflm_encoder_arena_bound(void)
+{
+	return arena_bound;
 }
 
 extern "C" int tflm_encoder_run(const int8_t *in, size_t in_len, int8_t *out, size_t out_len)

@@ -1,4 +1,9 @@
-"""Command line: ``elf_size.py ELF [--budget FILE] [--board NAME] [--json OUT] [--markdown OUT] [--baseline JSON]``.
+"""Command line: ``elf_size.py ELF [--budget FILE] [--board NAME] [--config FILE] [--json OUT] [--markdown OUT]
+[--baseline JSON]``.
+
+Where the flash and RAM regions start (and so what "used" counts from) comes from the build's ``.config``
+beside the ELF when there is one (:mod:`ppgcomp.elfsize.buildconfig`: an MCUboot slot0 image is measured from
+its slot), else from the budget's ``regions``, else from the lowest address of the image's sections.
 
 Exit status: 0 within budget (or no budget given), 1 over budget, 2 bad input (including a malformed section
 table and an output file that cannot be written). Bad input is reported as one line on stderr, never a
@@ -16,10 +21,11 @@ from pathlib import Path
 
 from ppgcomp.elfsize.attribution import attribute
 from ppgcomp.elfsize.budget import ImageBudget, check, load_budgets, select_image
+from ppgcomp.elfsize.buildconfig import find_config, regions_from_config
 from ppgcomp.elfsize.components import DESCRIPTIONS
 from ppgcomp.elfsize.errors import InputError
 from ppgcomp.elfsize.loader import ELFTOOLS_ERRORS, load_elf
-from ppgcomp.elfsize.memory import FLASH, RAM, measure
+from ppgcomp.elfsize.memory import FLASH, RAM, RegionSpec, measure
 from ppgcomp.elfsize.outputs import write_outputs
 from ppgcomp.elfsize.report import build_report, diff, load_baseline, render_markdown, report_json
 
@@ -55,6 +61,13 @@ def build_parser() -> argparse.ArgumentParser:
                         help="image key in the budget file: <board> for the app core image, <board>/<image> for "
                              "another sysbuild image, e.g. nrf5340dk_nrf5340_cpuapp/hci_ipc (optional when the "
                              "file holds one image)")
+    config = parser.add_mutually_exclusive_group()
+    config.add_argument("--config", type=Path, metavar="FILE",
+                        help="the build's Kconfig output (zephyr/.config) from which to take the linker's FLASH and "
+                             "RAM regions (default: the .config beside the ELF, if any); an MCUboot slot0 image "
+                             "is then measured from the start of its slot")
+    config.add_argument("--no-config", action="store_true",
+                        help="ignore a .config beside the ELF (regions from the budget, else from the sections)")
     parser.add_argument("--json", type=Path, metavar="OUT", help="write the full report as JSON to OUT")
     parser.add_argument("--markdown", type=Path, metavar="OUT", help="write the report as Markdown to OUT")
     parser.add_argument("--baseline", type=Path, metavar="JSON",
@@ -77,6 +90,23 @@ def _setup_logging(verbose: int) -> None:
     root.propagate = False
 
 
+def _regions(args: argparse.Namespace, budget: ImageBudget | None) -> dict[str, RegionSpec]:
+    """The regions to measure against: the build's .config over the budget's ``regions``."""
+    regions = dict(budget.regions) if budget else {}
+    config = None if args.no_config else (args.config or find_config(args.elf))
+    if config is None:
+        return regions
+    for name, spec in regions_from_config(config).items():
+        old = regions.get(name)
+        if old is not None and old != spec:
+            log.warning("%s region: budget says origin %#x size %d, the build (%s) %#x size %d; using the build's",
+                        name, old.origin, old.size, config, spec.origin, spec.size)
+        regions[name] = spec
+    log.info("regions from %s: %s", config,
+             ", ".join(f"{n} {r.origin:#x}+{r.size:#x}" for n, r in sorted(regions.items())))
+    return regions
+
+
 def run(args: argparse.Namespace) -> int:
     budget: ImageBudget | None = None
     if args.budget is not None:
@@ -88,7 +118,8 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("--top must not be negative")
 
     loaded = load_elf(args.elf)
-    usage = measure(loaded, budget.regions if budget else None)
+    regions = _regions(args, budget)
+    usage = measure(loaded, regions or None)
     attribution = attribute(loaded, usage, use_dwarf=not args.no_dwarf)
     if not attribution.available:
         log.warning("%s: %s; totals only, component limits not checked", args.elf, attribution.reason)

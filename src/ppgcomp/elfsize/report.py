@@ -130,13 +130,18 @@ def render_markdown(report: dict[str, Any], growth: list[Growth] | None = None) 
     lines = [f"# Size report: `{report['elf']}`", ""]
     if report["image"]:
         lines += [f"Budget image: `{report['image']}`", ""]
-    lines += ["| Region | Used (bytes) | Used | Sections sum (bytes) | Limit | % of limit |",
-              "|---|---:|---:|---:|---:|---:|"]
+    lines += [("| Region | Used (bytes) | Used | Sections sum (bytes) | Limit | % of limit | Region start | "
+              "Region size | % of region |"),
+              "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for region in REGIONS:
         t = report["totals"][region]
         pct = f"{100 * t['used'] / t['limit']:.1f}%" if t["limit"] else "-"
+        size = t.get("region_size")
+        origin = "-" if t["origin"] is None else f"{t['origin']:#x}"
+        of_region = f"{100 * t['used'] / size:.1f}%" if size else "-"
         lines.append(f"| {region} | {t['used']} | {_kib(t['used'])} | {t['section_bytes']} | "
-                     f"{t['limit'] if t['limit'] is not None else '-'} | {pct} |")
+                     f"{t['limit'] if t['limit'] is not None else '-'} | {pct} | {origin} | "
+                     f"{size if size is not None else '-'} | {of_region} |")
     lines.append("")
     attrib = report["attribution"]
     if not attrib["available"]:

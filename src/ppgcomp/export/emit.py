@@ -1,4 +1,5 @@
-"""Emitting what the firmware and the receiver need: model C source, Kconfig defaults and golden vectors."""
+"""Emitting what the firmware and the receiver need: model C source, Kconfig defaults, the model's over-the-air
+blob and golden vectors."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ import numpy as np
 
 from ppgcomp.constants import (
     ARENA_BUDGET_BYTES,
+    BLOB_FILE,
+    BLOB_GOLDEN_WINDOWS,
     CODE_LEN,
     DETREND_HALF,
     MODEL_RATE_HZ,
@@ -17,6 +20,7 @@ from ppgcomp.constants import (
     WARMUP_LEN,
     WINDOW_LEN,
 )
+from ppgcomp.export import model_blob
 from ppgcomp.export.cgen import GOLDEN_HEADER, MODEL_HEADER, MODEL_KCONFIG, MODEL_SOURCE, c_lines, provenance, render
 from ppgcomp.export.convert import FIRMWARE_OPS, TfliteModel
 
@@ -38,11 +42,30 @@ def _common(model: TfliteModel, command: str) -> dict:
     return provenance(command, model.sha256) | {"tag": f"{model.tag:02x}"}
 
 
-def emit_firmware_model(model: TfliteModel, arena_used: int, arena: int, out_dir: Path, command: str) -> list[Path]:
-    """Write ppg_encoder_model.{h,c} and Kconfig.model into `out_dir`."""
+def model_blob_of(model: TfliteModel, golden: GoldenVectors, arena: int) -> bytes:
+    """The model as an over-the-air blob (docs/model_blob.md) with the first BLOB_GOLDEN_WINDOWS golden windows."""
+    n = min(BLOB_GOLDEN_WINDOWS, golden.q.shape[0])
+    if n == 0 or golden.codes.shape[0] < n:
+        raise ValueError("the blob needs golden windows with their codes")
+    return model_blob.build_blob(model.data, golden.q[:n], golden.codes[:n], arena)
+
+
+def emit_firmware_model(model: TfliteModel, arena_used: int, arena: int, out_dir: Path, command: str,
+                        golden: GoldenVectors) -> list[Path]:
+    """Write ppg_encoder_model.{h,c}, Kconfig.model and the model's blob (ppg_encoder_model.blob) into `out_dir`.
+
+    The C golden arrays (the built-in model's boot self-test) are read back from the blob's bytes: one source.
+    """
     unknown = [op for op in model.ops if op not in FIRMWARE_OPS]
     if unknown:
         raise ValueError(f"no TFLM resolver name for ops {unknown}")
+    blob = model_blob_of(model, golden, arena)
+    if len(blob) <= model_blob.MAX_TOTAL_LEN:
+        model_blob.parse(blob, allowed_ops=set(model_blob.tflite_op_codes(model.data)))
+    else:  # the dense encoder: a C model, but too large for a model slot
+        log.warning("the model's blob (%d bytes) does not fit a model slot (%d bytes): it cannot go over the air",
+                    len(blob), model_blob.MAX_TOTAL_LEN)
+    parsed = model_blob.unpack(blob)
     ctx = _common(model, command) | {
         "rate": MODEL_RATE_HZ,
         "window": WINDOW_LEN,
@@ -64,8 +87,15 @@ def emit_firmware_model(model: TfliteModel, arena_used: int, arena: int, out_dir
         "macs": model.macs,
         "length": len(model.data),
         "data_lines": c_lines(np.frombuffer(model.data, dtype=np.uint8), 16, "0x{:02x}"),
+        "blob_file": BLOB_FILE,
+        "blob_len": len(blob),
+        "golden_count": parsed.golden_in.shape[0],
+        "golden_in_lines": [c_lines(w, 16, "{:d}") for w in parsed.golden_in],
+        "golden_code_lines": [", ".join(str(int(c)) for c in row) for row in parsed.golden_codes],
     }
     written = render((MODEL_HEADER, MODEL_SOURCE, MODEL_KCONFIG), ctx, out_dir)
+    (out_dir / BLOB_FILE).write_bytes(blob)
+    written.append(out_dir / BLOB_FILE)
     log.info("emitted the firmware model into %s (%d bytes, tag 0x%02x)", out_dir, len(model.data), model.tag)
     return written
 

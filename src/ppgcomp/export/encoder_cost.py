@@ -182,7 +182,7 @@ def generate_dense(tflite: Path, golden_npz: Path, out: Path) -> ModelDirs:
     arena_used = 0
     if report.is_file():
         arena_used = int(json.loads(report.read_text()).get("verification", {}).get("arena_used_bytes", 0))
-    emit_firmware_model(model, arena_used, DENSE_ARENA_BYTES, c_dir, command)
+    emit_firmware_model(model, arena_used, DENSE_ARENA_BYTES, c_dir, command, golden)
     emit_golden(model, golden, g_dir, command)
     return ModelDirs("dense", c_dir, g_dir,
                      [f"-DPPG_MODEL_DIR={c_dir}", f"-DPPG_GOLDEN_DIR={g_dir}",

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import os
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -13,6 +10,7 @@ from tflite_micro.python.tflite_micro import runtime as tflm_runtime
 
 from ppgcomp.constants import ARENA_BUDGET_BYTES
 from ppgcomp.dsp.preprocess import int8_to_float
+from ppgcomp.export import tflm_host
 from ppgcomp.export.convert import TfliteModel
 from ppgcomp.tfenv import keras, tf
 
@@ -118,20 +116,11 @@ def final_rounding_ties(model: TfliteModel, q: np.ndarray, micro: np.ndarray) ->
     return ok
 
 
-def _tflm_interpreter(model: TfliteModel, arena_size: int | None = None):
-    return tflm_runtime.Interpreter.from_bytes(model.data, arena_size=arena_size)
-
-
 def tflm_codes(model: TfliteModel, q: np.ndarray) -> np.ndarray:
     """TFLite Micro's Python runtime, the same kernels the firmware's reference build runs."""
-    interp = _tflm_interpreter(model)
-    out = []
-    x = model.batch(q)
-    for k in range(q.shape[0]):
-        interp.set_input(x[k : k + 1], 0)
-        interp.invoke()
-        out.append(np.array(interp.get_output(0)[0], dtype=np.int8))
-    return np.stack(out) if out else np.zeros((0, 16), np.int8)
+    if q.shape[0] == 0:
+        return np.zeros((0, 16), np.int8)
+    return tflm_host.codes(model.data, q)
 
 
 def keras_codes(model: TfliteModel, qat_encoder: keras.Model, q: np.ndarray) -> np.ndarray:
@@ -141,52 +130,12 @@ def keras_codes(model: TfliteModel, qat_encoder: keras.Model, q: np.ndarray) -> 
     return np.clip(codes, -128, 127).astype(np.int8)
 
 
-@contextlib.contextmanager
-def _quiet_stderr() -> Iterator[None]:
-    """Silence TFLM's C-level allocation-failure messages while probing arena sizes."""
-    saved = os.dup(2)
-    try:
-        with open(os.devnull, "w") as null:
-            os.dup2(null.fileno(), 2)
-            yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-
-
 def measure_arena(model: TfliteModel, probe: np.ndarray) -> int:
     """Smallest arena (bytes) with which TFLM allocates and invokes the model, by bisection."""
-
-    x = model.batch(probe[None, :])
-
-    def works(size: int) -> bool:
-        # In a child process: TFLM's Python runtime crashes (SIGSEGV, not an exception) when a CONV_2D's Prepare
-        # runs out of arena.
-        pid = os.fork()
-        if pid == 0:
-            code = 1
-            try:
-                interp = _tflm_interpreter(model, size)
-                interp.set_input(x, 0)
-                interp.invoke()
-                code = 0
-            except BaseException:  # noqa: BLE001 - any failure means "too small"; the child must not return
-                code = 1
-            finally:
-                os._exit(code)
-        _, status = os.waitpid(pid, 0)
-        return os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
-
-    lo, hi = 0, 1024
-    with _quiet_stderr():
-        while not works(hi):
-            lo, hi = hi, hi * 2
-            if hi > 1 << 24:
-                raise RuntimeError("TFLM could not allocate the model in 16 MiB")
-        while hi - lo > 16:
-            mid = (lo + hi) // 2
-            lo, hi = (lo, mid) if works(mid) else (mid, hi)
-    return hi
+    used = tflm_host.arena_used(model.data, probe)
+    if used is None:
+        raise RuntimeError("TFLM could not allocate the model in 16 MiB")
+    return used
 
 
 def verify(model: TfliteModel, qat_encoder: keras.Model, q: np.ndarray) -> tuple[Verification, np.ndarray]:

@@ -1,6 +1,7 @@
 """Host receiver for the device's code packets: BLE (bleak) or a native_sim replay -> HR in bpm.
 
 * :mod:`~ppgcomp.receiver.session`: packets -> ordered windows -> HR rows (one decoding path, CodeDecoder).
+* :mod:`~ppgcomp.receiver.models`: the artefact folders by model tag and SHA-256 (the decoder each packet needs).
 * :mod:`~ppgcomp.receiver.replay`: native_sim hex-line files into a session.
 * :mod:`~ppgcomp.receiver.ble`: GATT client loop (model check, pairing, reconnect with back-off).
 * :mod:`~ppgcomp.receiver.timeline`: the per-sample HR timeline, reference files and MAE.

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from ppgcomp.protocol.gatt import GattModelInfo, RecordError, parse_model_info
+from ppgcomp.receiver.models import ArtifactsError, UnknownModelError
 from ppgcomp.receiver.session import ReceiverSession, Row
 
 log = logging.getLogger(__name__)
@@ -34,7 +35,8 @@ _ADDRESS = re.compile(r"([0-9A-Fa-f]{2}[:-]){5}[0-9A-Fa-f]{2}|[0-9A-Fa-f]{8}-([0
 
 
 class ModelMismatchError(RuntimeError):
-    """The device runs another model than the local artefacts (or sent no valid model-info record)."""
+    """The device runs another model than the local artefacts (or sent no valid model-info record, or packets of a
+    model that no artefact folder has)."""
 
 
 class DeviceNotFoundError(ConnectionError):
@@ -137,6 +139,11 @@ class BleReceiver:
 
     A model mismatch ends :meth:`run` with :class:`ModelMismatchError`; any other connection failure is
     retried (``max_attempts`` consecutive failures raise :class:`GaveUpError`; None retries forever).
+
+    When the session has a model library (:class:`ppgcomp.receiver.models.ModelLibrary`), the device's
+    model-info SHA-256 picks the artefacts at every connection (``expected_sha256`` is then only the first
+    guess), and packets whose tag changes mid-link (a model pushed over the air) switch the decoder; a model that
+    no folder has ends :meth:`run` with :class:`ModelMismatchError`.
     """
 
     def __init__(self, session: ReceiverSession, factory: ClientFactory, *, expected_sha256: str,
@@ -155,11 +162,19 @@ class BleReceiver:
         self.pairings = 0
         self.device_info: GattModelInfo | None = None
         self._new_data = asyncio.Event()
+        self._fatal: ModelMismatchError | None = None  # raised by run(): a packet of a model no folder has
+        self._fatal_set = asyncio.Event()
 
     # -- notifications ------------------------------------------------------------------------------
 
     def _on_notify(self, _char: object, data: bytearray) -> None:
-        self.session.feed(bytes(data))
+        if self._fatal is not None:
+            return
+        try:
+            self.session.feed(bytes(data))
+        except (UnknownModelError, ArtifactsError) as e:
+            self._fatal = ModelMismatchError(str(e))
+            self._fatal_set.set()
         self._new_data.set()
 
     def _flush(self) -> None:
@@ -192,9 +207,11 @@ class BleReceiver:
         return await op()
 
     async def _session_on(self, client: GattClient, disconnected: asyncio.Event, stop: asyncio.Event) -> None:
-        info = self.session.decoder.info
         record = await self._with_pairing(client, "reading model info",
                                           lambda: client.read_gatt_char(MODEL_INFO_UUID))
+        if self.session.library is not None:
+            self._pick_model(record)
+        info = self.session.decoder.info
         dev = check_model(record, self.expected_sha256, int(info.code_len), int(info.window_len),
                           int(info.sample_rate_hz))
         self.device_info = dev
@@ -211,14 +228,35 @@ class BleReceiver:
                                                                                             self._on_notify))
         self.connections += 1
         log.info("subscribed to codes; receiving")
-        waiters = [asyncio.ensure_future(disconnected.wait()), asyncio.ensure_future(stop.wait())]
+        waiters = [asyncio.ensure_future(disconnected.wait()), asyncio.ensure_future(stop.wait()),
+                   asyncio.ensure_future(self._fatal_set.wait())]
         try:
             await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
         finally:
             for w in waiters:
                 w.cancel()
+        if self._fatal is not None:
+            raise self._fatal
         if disconnected.is_set():
             log.warning("link lost")
+
+    def _pick_model(self, record: bytes | bytearray) -> None:
+        """The artefacts of the model the device reports (its model-info SHA-256), from the session's library."""
+        try:
+            device_sha = parse_model_info(bytes(record)).model_sha256.hex()
+        except RecordError as e:
+            raise ModelMismatchError(f"the device's model-info record is invalid ({e})") from None
+        lib = self.session.library
+        try:
+            entry = lib.by_sha(device_sha)
+            self.session.use_model(entry)
+        except UnknownModelError:
+            raise ModelMismatchError(
+                f"the device runs model {device_sha[:16]}... (tag 0x{device_sha[:2]}) but no local artefacts "
+                f"decode it (have {lib.describe()}); use --artifacts with the matching model's folder") from None
+        except ArtifactsError as e:
+            raise ModelMismatchError(str(e)) from None
+        self.expected_sha256 = entry.sha256
 
     # -- the loop -----------------------------------------------------------------------------------
 

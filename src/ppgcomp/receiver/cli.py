@@ -24,6 +24,7 @@ from ppgcomp.receiver.session import MAX_HOP
 
 if TYPE_CHECKING:
     from ppgcomp.receiver.ble import ClientFactory
+    from ppgcomp.receiver.models import ModelEntry, ModelLibrary
     from ppgcomp.receiver.session import ReceiverSession, Row
 
 log = logging.getLogger(__name__)
@@ -65,14 +66,20 @@ def build_parser() -> argparse.ArgumentParser:
         "resync (the device restarted its numbering). A window flagged gap, saturated, flat or lowres has unreliable HR: "
         "its hr_bpm is empty and it is left out of the HR MAE. Malformed packets (length, version, model tag, non-hex "
         "line) are counted and skipped. A summary line goes to stderr at the end. "
-        "Exit status: 0 ok, 1 BLE link given up, 2 bad input or a device running another model.",
+        "Models: every packet carries its model's tag and the device's model info its SHA-256; the receiver "
+        "decodes each packet with the artefact folder of that model (each --artifacts DIR and its direct "
+        "subfolders, by their model_info.json: artifacts/ and artifacts/dense/ by default), and switches when "
+        "the device takes another model over the air. "
+        "Exit status: 0 ok, 1 BLE link given up, 2 bad input, or a device or packets of a model that no "
+        "artefact folder has.",
     )
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--ble", metavar="NAME|ADDRESS", help="scan for this device name or address and connect")
     src.add_argument("--replay", type=Path, metavar="FILE",
                      help="a native_sim packet file: one hex packet per line, '#' comments and blank lines ignored")
-    p.add_argument("--artifacts", type=Path, default=ARTIFACTS_DIR, metavar="DIR",
-                   help="model artefacts from train_export.py (default: artifacts/)")
+    p.add_argument("--artifacts", type=Path, action="append", default=None, metavar="DIR",
+                   help="model artefacts from train_export.py: the folder and its direct subfolders that hold a "
+                   "model_info.json; repeatable (default: artifacts/, i.e. artifacts/ and artifacts/dense/)")
     p.add_argument("--hop", type=_hop, default=None, metavar="SAMPLES",
                    help=f"encoder hop in 25 Hz samples (default {DEVICE_DEFAULT_HOP}, the device's 8 s default); must "
                    "match the firmware's APP_ENCODE_HOP_SAMPLES. With --ble the device's model-info hop is used "
@@ -123,22 +130,56 @@ def _validate(args: argparse.Namespace) -> None:
         path = getattr(args, opt)
         if path is not None and not path.parent.is_dir():
             raise UsageError(f"--{opt.replace('_', '-')} {path}: folder {path.parent} does not exist")
-    problem = check_artifacts(args.artifacts)
-    if problem:
-        raise UsageError(problem)
+    args.artifacts = args.artifacts or [ARTIFACTS_DIR]
+    args.library = _library(args.artifacts)
+
+
+def _library(roots: list[Path]) -> ModelLibrary:
+    """The artefact folders under ``roots`` (model_info.json only: no TensorFlow yet)."""
+    from ppgcomp.receiver.models import ArtifactsError, ModelLibrary
+
+    try:
+        return ModelLibrary.discover(roots)
+    except ArtifactsError as e:
+        raise UsageError(str(e)) from None
+
+
+def _first_entry(args: argparse.Namespace) -> ModelEntry:
+    """The model to start with: a replay file's (header, else first packet), else the first folder's."""
+    from ppgcomp.receiver.models import UnknownModelError
+
+    lib = args.library
+    if args.replay is None:
+        return lib.default  # BLE: the device's model info decides once connected
+    from ppgcomp.receiver.replay import first_model
+
+    sha, tag = first_model(args.replay)
+    try:
+        if sha is not None:
+            try:
+                return lib.by_sha(sha)
+            except UnknownModelError:
+                if tag is None:
+                    raise
+                log.warning("the file's header names model %s..., which no artefact folder has", sha[:16])
+        return lib.for_tag(tag) if tag is not None else lib.default
+    except UnknownModelError as e:
+        raise UsageError(f"refusing the packets: {e}") from None
 
 
 def _load_session(args: argparse.Namespace) -> ReceiverSession:
+    from ppgcomp.receiver.models import ArtifactsError
     from ppgcomp.receiver.session import ReceiverSession
-    from ppgcomp.training.decoding import ArtifactError, CodeDecoder
+    from ppgcomp.training.decoding import ArtifactError
 
+    entry = _first_entry(args)
     try:
-        decoder = CodeDecoder.load(args.artifacts)
-    except ArtifactError as e:
+        decoder = args.library.decoder(entry)
+    except (ArtifactError, ArtifactsError) as e:
         raise UsageError(str(e)) from None
     except Exception as e:  # noqa: BLE001 - a corrupt Keras file raises anything; report it in one line
-        raise UsageError(f"{args.artifacts}: cannot load the decoder ({type(e).__name__}: {e})") from None
-    return ReceiverSession(decoder, args.hop if args.hop is not None else DEVICE_DEFAULT_HOP)
+        raise UsageError(f"{entry.folder}: cannot load the decoder ({type(e).__name__}: {e})") from None
+    return ReceiverSession(decoder, args.hop if args.hop is not None else DEVICE_DEFAULT_HOP, library=args.library)
 
 
 async def _run_ble(args: argparse.Namespace, session: ReceiverSession, sink, factory: ClientFactory | None,
@@ -231,9 +272,13 @@ def _main(args: argparse.Namespace, ble_factory: ClientFactory | None, ble_sleep
                        if args.csv is not None else sys.stdout)
         sink = CsvSink(out)
         if args.replay is not None:
+            from ppgcomp.receiver.models import ArtifactsError, UnknownModelError
             from ppgcomp.receiver.replay import replay_file
 
-            rows = replay_file(session, args.replay, adopt_header_hop=args.hop is None)
+            try:
+                rows = replay_file(session, args.replay, adopt_header_hop=args.hop is None)
+            except (UnknownModelError, ArtifactsError) as e:
+                raise UsageError(f"refusing the packets: {e}") from None
             sink.write(rows)
         else:
             from ppgcomp.receiver.ble import GaveUpError, ModelMismatchError

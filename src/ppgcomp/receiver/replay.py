@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from ppgcomp.protocol.packet import PACKET_LEN, PacketError, parse_hex_line, split_ver_flags
 from ppgcomp.receiver.session import ReceiverSession, Row
 
 log = logging.getLogger(__name__)
@@ -36,6 +37,24 @@ def _header(session: ReceiverSession, line: str, adopt_hop: bool) -> None:
     if (m := _MODEL.search(line)) and m.group(1).lower() != str(session.decoder.info.sha256).lower():
         log.warning("the file's header names model %s..., not the local artefacts' %s...", m.group(1)[:16],
                     str(session.decoder.info.sha256)[:16])
+
+
+def first_model(path: Path) -> tuple[str | None, int | None]:
+    """(the header's ``model=`` SHA-256, the first well-formed packet's tag) of a packet file, each None if absent:
+    which artefacts to start decoding it with."""
+    sha: str | None = None
+    for line in read_lines(path):
+        if line.startswith("#"):
+            if sha is None and (m := _MODEL.search(line)):
+                sha = m.group(1).lower()
+            continue
+        try:
+            data = parse_hex_line(line)
+        except PacketError:
+            continue
+        if data is not None and len(data) == PACKET_LEN and split_ver_flags(data[0]) is not None:
+            return sha, int(data[1])
+    return sha, None
 
 
 def replay_lines(session: ReceiverSession, lines: Iterable[str], flush_every: int = FLUSH_EVERY,

@@ -27,6 +27,7 @@ from ppgcomp.protocol.packet import (
     parse_hex_line,
     split_ver_flags,
 )
+from ppgcomp.receiver.models import ModelEntry, ModelLibrary, UnknownModelError
 from ppgcomp.receiver.stream import PacketStream, StreamStats
 from ppgcomp.receiver.timeline import covered_len, covered_tail, trace, window_end_time_s
 
@@ -120,10 +121,18 @@ class ReceiverSession:
 
     Never raises on bad packets: they are counted by :class:`PacketStream`. Rows keep arrival order in
     :attr:`rows`; :meth:`ordered_rows` sorts them by window (late backlog packets in their place).
+
+    With a ``library`` (:class:`ppgcomp.receiver.models.ModelLibrary`) a well-formed packet with another model tag
+    switches the decoder to that model's (after decoding what is pending with the current one): the device took
+    a new model over the air. A tag that the library has no artefacts for raises
+    :class:`~ppgcomp.receiver.models.UnknownModelError`. Without one, such packets are counted as malformed.
     """
 
-    def __init__(self, decoder: Decoder, hop: int = DEVICE_DEFAULT_HOP, reorder_window: int = 4096) -> None:
+    def __init__(self, decoder: Decoder, hop: int = DEVICE_DEFAULT_HOP, reorder_window: int = 4096,
+                 library: ModelLibrary | None = None) -> None:
         self.decoder = decoder
+        self.library = library
+        self.model_switches = 0
         info = decoder.info
         self.window_len = int(getattr(info, "window_len", WINDOW_LEN))
         self.rate_hz = float(getattr(info, "sample_rate_hz", MODEL_RATE_HZ))
@@ -163,6 +172,8 @@ class ReceiverSession:
 
     def feed(self, data: bytes | bytearray | memoryview) -> bool:
         """Offer one packet; True if it was accepted (queued for decoding)."""
+        if self.library is not None and self._other_model_tag(data) is not None:
+            self.use_model(self.library.for_tag(data[1]))
         t = self.stream.tracker
         before = (t.gaps, t.recovered, t.resyncs)
         pkt = self.stream.feed(data)
@@ -183,6 +194,32 @@ class ReceiverSession:
 
     def feed_all(self, packets: Iterable[bytes]) -> int:
         return sum(self.feed(p) for p in packets)
+
+    def _other_model_tag(self, data: object) -> int | None:
+        """The tag of a well-formed packet from another model than the current one, else None."""
+        if (isinstance(data, bytes | bytearray) and len(data) == PACKET_LEN and split_ver_flags(data[0]) is not None
+                and data[1] != self.stream.expected_tag):
+            return int(data[1])
+        return None
+
+    def use_model(self, entry: ModelEntry) -> None:
+        """Decode from now on with ``entry``'s decoder (what is pending is decoded with the current one first)."""
+        if entry.sha256 == str(self.decoder.info.sha256).lower():
+            return
+        if self.library is None:
+            raise ValueError("use_model needs a model library")
+        decoder = self.library.decoder(entry)
+        info = decoder.info
+        geometry = (int(getattr(info, "window_len", WINDOW_LEN)), float(getattr(info, "sample_rate_hz",
+                                                                                    MODEL_RATE_HZ)))
+        if geometry != (self.window_len, self.rate_hz) or int(getattr(info, "code_len", CODE_LEN)) != CODE_LEN:
+            raise UnknownModelError(f"model {entry.describe()} has another window or rate ({geometry}) than "
+                                    f"({self.window_len}, {self.rate_hz}); a receiver session cannot mix them")
+        self.flush()
+        log.info("model tag 0x%02x -> 0x%02x: decoding with %s", self.stream.expected_tag, entry.tag, entry.folder)
+        self.decoder = decoder
+        self.stream.expected_tag = entry.tag
+        self.model_switches += 1
 
     def _note_refused_tag(self, data: object) -> None:
         if (isinstance(data, bytes | bytearray) and len(data) == PACKET_LEN and split_ver_flags(data[0]) is not None
@@ -254,5 +291,8 @@ class ReceiverSession:
             tags = ", ".join(f"0x{t:02x}" for t in sorted(self._tags_refused))
             log.warning("no packet matched the local model (tag 0x%02x); refused tags: %s: wrong artefacts?",
                         self.stream.expected_tag, tags)
+        extra = dict(self.extra)
+        if self.model_switches:
+            extra["model_switches"] = self.model_switches
         return SessionSummary(stream=self.stream.stats, rows=len(self.rows), late=self.late, hop=self._hop,
-                              unreliable=sum(not r.reliable for r in self.rows), extra=dict(self.extra))
+                              unreliable=sum(not r.reliable for r in self.rows), extra=extra)

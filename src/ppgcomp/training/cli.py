@@ -76,6 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--emit-golden", type=Path, default=FIRMWARE_GOLDEN_DIR, metavar="DIR",
                    help=f"where the firmware golden vectors go (default: {FIRMWARE_GOLDEN_DIR})")
     p.add_argument("--no-emit", action="store_true", help="write artefacts only; leave the firmware sources alone")
+    p.add_argument("--emit-only", action="store_true",
+                   help="no training: regenerate the firmware model sources and blob (--emit-c) from the "
+                   "artefacts in --out (checked to belong to one model; the golden vectors are left alone)")
     p.add_argument("--epochs", type=_epochs, default=None, metavar="AE,HR,E2E,QAT",
                    help="maximum epochs per stage (early stopping may end sooner), default 10,20,40,6")
     p.add_argument("--subjects", type=int, default=None, help="synthetic subjects (default 20)")
@@ -131,6 +134,8 @@ def main(argv: list[str] | None = None) -> int:
         given = argv if argv is not None else sys.argv[1:]
         return dist.launch_local(args.workers, _without_workers(given), "train_export.py",
                                  TRAIN_EXPORT_COMMAND + " " + shlex.join(given))
+    if args.emit_only:
+        return _emit_only(args, argv)
     from ppgcomp.training.pipeline import ExportConfig, run  # after logging is set up
 
     cfg = ExportConfig(data=args.data, out=args.out, rate_hz=args.rate, seed=args.seed, quick=args.quick,
@@ -180,6 +185,20 @@ def main(argv: list[str] | None = None) -> int:
     print(f"HR MAE (bpm): raw PPG {hr['raw_ppg']:.2f}, float AE {hr['float_autoencoder']:.2f}, "
           f"int8 codes {hr['int8_codes']:.2f}; TFLM vs TFLite differing codes: "
           f"{report['verification']['tflm_vs_tflite_mismatched_codes']}; report: {cfg.out / REPORT_MD_FILE}")
+    return 0
+
+
+def _emit_only(args: argparse.Namespace, argv: list[str] | None) -> int:
+    from ppgcomp.export.model_blob import BlobError
+    from ppgcomp.export.reemit import ArtifactError, emit_from_artifacts
+
+    command = TRAIN_EXPORT_COMMAND + " " + shlex.join(argv if argv is not None else sys.argv[1:])
+    try:
+        written = emit_from_artifacts(args.out, args.emit_c, command)
+    except (ArtifactError, BlobError, OSError) as e:
+        print(f"train_export.py: error: {e}", file=sys.stderr)
+        return 2
+    print("emitted " + ", ".join(str(p) for p in written))
     return 0
 
 

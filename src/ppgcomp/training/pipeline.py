@@ -204,7 +204,7 @@ def export(cfg: ExportConfig, models, train_x: np.ndarray, test: WindowSet, recs
              codes=golden.codes, sensor_rate_hz=golden.sensor_rate_hz, hop=golden.hop)
     emitted = []
     if cfg.emit_c is not None:
-        emitted += emit_firmware_model(tfl, ver.arena_used_bytes, ver.arena_bytes, cfg.emit_c, cfg.command)
+        emitted += emit_firmware_model(tfl, ver.arena_used_bytes, ver.arena_bytes, cfg.emit_c, cfg.command, golden)
     if cfg.emit_golden is not None:
         emitted.append(emit_golden(tfl, golden, cfg.emit_golden, cfg.command))
 

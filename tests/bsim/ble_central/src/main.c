@@ -17,9 +17,14 @@
  *         packet (the disconnect reaching the link -midburst-hold-ms later, what arrives meanwhile
  *         printed as EVENT midburst_unseen, not PKT) and comes back after -midburst-away-s.
  *         With -reject-params=1 it refuses the peripheral's connection parameter requests.
+ *         With -update-at-s (and -model-blob), the updater: over MCUmgr's SMP characteristic
+ *         (smp_client.c) it uploads each -bad-blobs file (refused with its -bad-rcs code, the
+ *         old model kept), then -model-blob (timed; the device switches to it), then the same
+ *         blob again cut by a disconnect and resumed at the device's up_off, then -fw-image
+ *         with image management (group 1) and checks that image list reports -fw-hash in slot 1.
  *  rogue: connects at -rogue-at-s while the main central is away, refuses pairing, checks that
- *         it can neither subscribe to nor read the codes/stats, stays connected without
- *         subscribing for -rogue-hold-s seconds, then disconnects.
+ *         it can neither subscribe to nor read the codes/stats nor write the SMP characteristic,
+ *         stays connected without subscribing for -rogue-hold-s seconds, then disconnects.
  *
  * Output, one line each (parsed by tests/bsim/test_bsim_ble.py):
  *   PKT <40 hex digits> c=<connection number>      every notification received
@@ -32,6 +37,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <zephyr/bluetooth/bluetooth.h>
@@ -43,9 +49,13 @@
 #include <zephyr/logging/log.h>
 #include <zephyr/sys/byteorder.h>
 #include <zephyr/sys/printk.h>
+#include <zephyr/sys/util.h>
 
 #include "cmdline.h"
 #include "posix_native_task.h"
+
+#include "file_bottom.h"
+#include "smp_client.h"
 
 #include <ppg_encoder_model.h>
 
@@ -76,6 +86,13 @@ static uint32_t midburst_k;
 static uint32_t midburst_away_s;
 static uint32_t midburst_hold_ms;
 static uint32_t reject_params;
+static uint32_t update_at_s;
+static char *model_blob_path;
+static char *bad_blobs;
+static char *bad_rcs;
+static char *fw_image_path;
+static char *fw_hash_hex;
+static uint32_t smp_chunk;
 
 static void opt_default(uint32_t *v, uint32_t def)
 {
@@ -98,6 +115,8 @@ static void apply_defaults(void)
 	opt_default(&midburst_away_s, 3U);
 	opt_default(&midburst_hold_ms, 0U);
 	opt_default(&reject_params, 0U);
+	opt_default(&update_at_s, 0U);
+	opt_default(&smp_chunk, 256U);
 }
 
 static bool is_rogue;
@@ -413,6 +432,12 @@ static uint8_t read_cb(struct bt_conn *c, uint8_t err, struct bt_gatt_read_param
 	return BT_GATT_ITER_CONTINUE;
 }
 
+static void write_cb(struct bt_conn *c, uint8_t err, struct bt_gatt_write_params *params)
+{
+	op_err = err;
+	k_sem_give(&sem_op);
+}
+
 /* Returns the ATT error (0: ok, value in op_buf/op_len), or a negative errno. */
 static int read_handle(uint16_t handle)
 {
@@ -590,6 +615,329 @@ static void check_reencrypt(const char *name)
 	      err);
 }
 
+/* ---- updater (MCUmgr SMP) ---- */
+
+#define BLOB_MAX   16384U
+#define FW_MAX     32768U
+#define BLOB_SHA   12U /* blob_sha256 (docs/model_blob.md) */
+#define BLOB_MSHA  52U /* model_sha256 */
+#define BLOB_TAG   84U /* model_tag */
+#define PPG_ERR_BUSY   1
+#define PPG_ERR_OFFSET 4
+
+static uint16_t smp_handle;
+static uint8_t blob[BLOB_MAX];
+static uint8_t fw[FW_MAX];
+static uint8_t smp_payload[512];
+static struct smp_rsp rsp;
+
+static void hex32(char *out, const uint8_t *b)
+{
+	for (size_t i = 0; i < SMP_SHA_LEN; i++) {
+		snprintk(&out[2U * i], 3, "%02x", b[i]);
+	}
+}
+
+static long load_file(const char *path, uint8_t *buf, long cap)
+{
+	long n = path != NULL ? central_bottom_read_file(path, buf, cap) : -1;
+
+	if (n <= 0) {
+		check("updater_file", false, "cannot read %s (%ld)", path != NULL ? path : "-", n);
+	}
+	return n;
+}
+
+/*
+ * Uploads buf[from, min(len, stop_at)) in smp_chunk pieces (group grp, command id), each chunk at
+ * the offset the device answered. Returns 0 when every chunk was acknowledged or the device refused
+ * one (then rsp holds the refusal), else the errno. *acked: the device's next offset.
+ */
+static int upload(uint16_t grp, uint8_t id, const uint8_t *buf, uint32_t len, const uint8_t *sha,
+		  uint32_t from, uint32_t stop_at, uint32_t *acked, uint32_t *chunks)
+{
+	uint32_t off = from;
+
+	*chunks = 0U;
+	while (off < len && off < stop_at) {
+		uint32_t n = MIN(smp_chunk, len - off);
+		size_t plen = smp_cbor_upload(smp_payload, sizeof(smp_payload), off, &buf[off], n,
+					      len, sha);
+		int err = smp_request(conn, smp_handle, SMP_OP_WRITE, grp, id, smp_payload, plen,
+				      &rsp);
+
+		if (err != 0) {
+			return err;
+		}
+		++*chunks;
+		if (rsp.err_rc > 0 || rsp.rc > 0) {
+			return 0;
+		}
+		if (!rsp.has_off || rsp.off <= off) {
+			return -EBADMSG;
+		}
+		off = rsp.off;
+		*acked = off;
+	}
+	return 0;
+}
+
+static int model_state(void)
+{
+	size_t plen = smp_cbor_empty(smp_payload, sizeof(smp_payload));
+
+	return smp_request(conn, smp_handle, SMP_OP_READ, SMP_GRP_MODEL, 0U, smp_payload, plen,
+			   &rsp);
+}
+
+static bool state_is(uint32_t tag, bool builtin)
+{
+	return model_state() == 0 && rsp.err_rc < 0 && rsp.tag == tag && rsp.builtin == builtin &&
+	       rsp.up_len == 0U;
+}
+
+/* Each -bad-blobs file is refused with its -bad-rcs code; the running model stays. */
+static void update_bad_blobs(void)
+{
+	char *paths = bad_blobs;
+	char *rcs = bad_rcs;
+	int k = 0;
+
+	while (paths != NULL && *paths != '\0') {
+		char *pe = strchr(paths, ',');
+		char *re = rcs != NULL ? strchr(rcs, ',') : NULL;
+		int want = rcs != NULL ? atoi(rcs) : -1;
+		uint32_t acked = 0U, chunks = 0U;
+		int64_t t0 = k_uptime_get();
+		long n;
+		int err;
+		char name[24];
+
+		if (pe != NULL) {
+			*pe = '\0';
+		}
+		snprintk(name, sizeof(name), "model_bad_%d", k);
+		n = load_file(paths, blob, sizeof(blob));
+		if (n > 0) {
+			err = upload(SMP_GRP_MODEL, 1U, blob, (uint32_t)n, &blob[BLOB_SHA], 0U,
+				     UINT32_MAX, &acked, &chunks);
+			check(name, err == 0 && rsp.err_group == SMP_GRP_MODEL && rsp.err_rc == want,
+			      "file=%s bytes=%ld rc=%d want=%d err=%d chunks=%u acked=%u ms=%u", paths,
+			      n, rsp.err_rc, want, err, chunks, acked,
+			      (uint32_t)(k_uptime_get() - t0));
+			bool kept = state_is(PPG_MODEL_TAG, true);
+
+			snprintk(name, sizeof(name), "model_bad_%d_kept", k);
+			check(name, kept, "tag=0x%02x builtin=%d up_len=%u", rsp.tag, rsp.builtin,
+			      rsp.up_len);
+		}
+		k++;
+		paths = pe != NULL && conn != NULL ? pe + 1 : NULL;
+		rcs = re != NULL ? re + 1 : NULL;
+	}
+}
+
+/* Cut by a disconnect half way, the upload resumes at the device's up_off after reconnecting. */
+static void update_resume(uint32_t len, uint32_t seq_before)
+{
+	uint32_t acked = 0U, chunks = 0U;
+	uint8_t other[SMP_SHA_LEN];
+	size_t plen;
+	int err;
+
+	err = upload(SMP_GRP_MODEL, 1U, blob, len, &blob[BLOB_SHA], 0U, len / 2U, &acked, &chunks);
+	check("model_upload_cut", err == 0 && rsp.err_rc < 0 && acked >= len / 2U && acked < len,
+	      "acked=%u of %u err=%d rc=%d", acked, len, err, rsp.err_rc);
+	err = disconnect_peer();
+	printk("EVENT update_disconnect c=%d acked=%u err=%d t_s=%u\n", conn_number, acked, err,
+	       now_s());
+	k_sleep(K_SECONDS(2));
+	err = connect_peer();
+	check("reconnect_update", err == 0, "err=%d t_s=%u", err, now_s());
+	if (err != 0) {
+		return;
+	}
+	check_reencrypt("reencrypt_update");
+	k_sleep(K_MSEC(500)); /* the bonded peer's SMP subscription comes back with the encryption */
+
+	err = model_state();
+	check("model_upload_survives_disconnect",
+	      err == 0 && rsp.up_off == acked && rsp.up_len == len &&
+		      memcmp(rsp.up_sha, &blob[BLOB_SHA], SMP_SHA_LEN) == 0,
+	      "up_off=%u up_len=%u acked=%u err=%d", rsp.up_off, rsp.up_len, acked, err);
+
+	/* Another blob (another sha) while this one is open: BUSY. */
+	memcpy(other, &blob[BLOB_SHA], sizeof(other));
+	other[0] ^= 0xffU;
+	plen = smp_cbor_upload(smp_payload, sizeof(smp_payload), 0U, blob, smp_chunk, len, other);
+	err = smp_request(conn, smp_handle, SMP_OP_WRITE, SMP_GRP_MODEL, 1U, smp_payload, plen,
+			  &rsp);
+	check("model_busy", err == 0 && rsp.err_group == SMP_GRP_MODEL && rsp.err_rc == PPG_ERR_BUSY,
+	      "rc=%d err=%d", rsp.err_rc, err);
+	/* A chunk past the expected offset: OFFSET, the upload stays open. */
+	plen = smp_cbor_upload(smp_payload, sizeof(smp_payload), acked + smp_chunk, &blob[acked],
+			       16U, len, NULL);
+	err = smp_request(conn, smp_handle, SMP_OP_WRITE, SMP_GRP_MODEL, 1U, smp_payload, plen,
+			  &rsp);
+	check("model_wrong_offset",
+	      err == 0 && rsp.err_group == SMP_GRP_MODEL && rsp.err_rc == PPG_ERR_OFFSET,
+	      "rc=%d err=%d", rsp.err_rc, err);
+
+	err = upload(SMP_GRP_MODEL, 1U, blob, len, NULL, acked, UINT32_MAX, &acked, &chunks);
+	check("model_upload_resumed", err == 0 && rsp.err_rc < 0 && rsp.active && rsp.off == len,
+	      "from=%u chunks=%u active=%d rc=%d err=%d", len / 2U, chunks, rsp.active, rsp.err_rc,
+	      err);
+	err = model_state();
+	check("model_state_resumed", err == 0 && rsp.tag == blob[BLOB_TAG] && !rsp.builtin &&
+		      rsp.seq == seq_before + 1U && rsp.up_len == 0U,
+	      "tag=0x%02x seq=%u (before %u) err=%d", rsp.tag, rsp.seq, seq_before, err);
+}
+
+static bool parse_hex32(const char *hex, uint8_t *out)
+{
+	if (hex == NULL || strlen(hex) != 2U * SMP_SHA_LEN) {
+		return false;
+	}
+	return hex2bin(hex, 2U * SMP_SHA_LEN, out, SMP_SHA_LEN) == SMP_SHA_LEN;
+}
+
+/* Firmware image into slot 1 with image management; image list reports its hash. */
+static void update_firmware(void)
+{
+	uint8_t want[SMP_SHA_LEN];
+	uint32_t acked = 0U, chunks = 0U;
+	int64_t t0 = k_uptime_get();
+	long n = load_file(fw_image_path, fw, sizeof(fw));
+	bool found = false;
+	char got[2U * SMP_SHA_LEN + 1U] = "none";
+	size_t plen;
+	int err;
+
+	if (n <= 0) {
+		return;
+	}
+	if (!parse_hex32(fw_hash_hex, want)) {
+		check("image_hash_option", false, "-fw-hash is not 64 hex digits");
+		return;
+	}
+	err = upload(SMP_GRP_IMG, 1U, fw, (uint32_t)n, NULL, 0U, UINT32_MAX, &acked, &chunks);
+	check("image_upload", err == 0 && rsp.err_rc < 0 && rsp.rc <= 0 && acked == (uint32_t)n,
+	      "bytes=%ld acked=%u chunks=%u rc=%d err_rc=%d err=%d ms=%u", n, acked, chunks, rsp.rc,
+	      rsp.err_rc, err, (uint32_t)(k_uptime_get() - t0));
+	plen = smp_cbor_empty(smp_payload, sizeof(smp_payload));
+	err = smp_request(conn, smp_handle, SMP_OP_READ, SMP_GRP_IMG, 0U, smp_payload, plen, &rsp);
+	for (int i = 0; err == 0 && i < rsp.n_images; i++) {
+		if (rsp.images[i].slot == 1U && rsp.images[i].has_hash) {
+			hex32(got, rsp.images[i].hash);
+			found = memcmp(rsp.images[i].hash, want, SMP_SHA_LEN) == 0;
+		}
+	}
+	check("image_list_slot1_hash", found, "images=%d slot1_hash=%s want=%s err=%d", rsp.n_images,
+	      got, fw_hash_hex, err);
+}
+
+static void run_update(void)
+{
+	uint32_t acked = 0U, chunks = 0U, seq;
+	int64_t t0;
+	long n;
+	int err;
+	bool ok;
+	char hex[2U * SMP_SHA_LEN + 1U];
+
+	sleep_until_s(update_at_s);
+	if (conn == NULL) {
+		check("update_connected", false, "no connection at %u s", now_s());
+		return;
+	}
+	err = smp_discover(conn, &smp_handle);
+	check("smp_discovery", err == 0, "handle=%u err=%d", smp_handle, err);
+	err = err == 0 ? smp_subscribe(conn, smp_handle) : err;
+	check("smp_subscribe", err == 0, "err=%d", err);
+	if (err != 0) {
+		return;
+	}
+	/* The built-in model runs, no upload is open (the rogue's SMP writes were dropped). */
+	ok = state_is(PPG_MODEL_TAG, true);
+	check("model_state_initial", ok,
+	      "tag=0x%02x builtin=%d seq=%u up_len=%u", rsp.tag, rsp.builtin, rsp.seq, rsp.up_len);
+	update_bad_blobs();
+
+	n = conn != NULL ? load_file(model_blob_path, blob, sizeof(blob)) : 0;
+	if (n <= 0) {
+		return;
+	}
+	t0 = k_uptime_get();
+	printk("EVENT model_upload_start bytes=%ld t_ms=%lld\n", n, t0);
+	err = upload(SMP_GRP_MODEL, 1U, blob, (uint32_t)n, &blob[BLOB_SHA], 0U, UINT32_MAX, &acked,
+		     &chunks);
+	printk("EVENT model_upload bytes=%ld chunks=%u chunk=%u ms=%u mtu=%u t_ms=%lld\n", n, chunks,
+	       smp_chunk, (uint32_t)(k_uptime_get() - t0), conn != NULL ? bt_gatt_get_mtu(conn) : 0U,
+	       k_uptime_get());
+	check("model_upload", err == 0 && rsp.err_rc < 0 && rsp.active && rsp.off == (uint32_t)n,
+	      "bytes=%ld active=%d rc=%d err=%d", n, rsp.active, rsp.err_rc, err);
+	err = model_state();
+	hex32(hex, rsp.sha256);
+	check("model_state_new", err == 0 && rsp.tag == blob[BLOB_TAG] && !rsp.builtin &&
+		      memcmp(rsp.sha256, &blob[BLOB_MSHA], SMP_SHA_LEN) == 0 && rsp.up_len == 0U,
+	      "tag=0x%02x want=0x%02x builtin=%d seq=%u sha256=%s err=%d", rsp.tag, blob[BLOB_TAG],
+	      rsp.builtin, rsp.seq, hex, err);
+	seq = rsp.seq;
+	/* Model info (GATT) reports the active model. */
+	err = read_handle(info_handle);
+	check("model_info_active", err == 0 && op_len == INFO_LEN && op_buf[20] == blob[BLOB_TAG] &&
+		      memcmp(&op_buf[20], &blob[BLOB_MSHA], SMP_SHA_LEN) == 0,
+	      "tag=0x%02x err=%d", op_buf[20], err);
+
+	update_resume((uint32_t)n, seq);
+	if (fw_image_path != NULL && conn != NULL) {
+		update_firmware();
+	}
+	printk("EVENT update_done t_s=%u\n", now_s());
+}
+
+/* rogue: the SMP characteristic refuses an unencrypted central. */
+static void rogue_smp(void)
+{
+	static struct bt_gatt_write_params wp;
+	uint8_t frame[16];
+	size_t plen = smp_cbor_empty(smp_payload, sizeof(smp_payload));
+	size_t n = smp_frame(frame, sizeof(frame), SMP_OP_READ, SMP_GRP_MODEL, 0U, smp_payload,
+			     plen);
+	int err = smp_discover(conn, &smp_handle);
+
+	check("rogue_smp_discovery", err == 0, "handle=%u err=%d", smp_handle, err);
+	if (err != 0) {
+		return;
+	}
+	err = smp_subscribe(conn, smp_handle);
+	check("rogue_smp_subscribe_denied", att_security_error(err), "att_err=0x%02x", err);
+	/* A Write Request gets the ATT error; a Write Command (no response) is dropped silently:
+	 * the updater's first state read shows that no upload was opened by it.
+	 */
+	memset(&wp, 0, sizeof(wp));
+	wp.func = write_cb;
+	wp.handle = smp_handle;
+	wp.data = frame;
+	wp.length = (uint16_t)n;
+	op_err = 0;
+	k_sem_reset(&sem_op);
+	err = bt_gatt_write(conn, &wp);
+	if (err == 0 && k_sem_take(&sem_op, OP_TIMEOUT) != 0) {
+		err = -ETIMEDOUT;
+	} else if (err == 0) {
+		err = op_err;
+	}
+	check("rogue_smp_write_denied", att_security_error(err), "att_err=0x%02x", err);
+	n = smp_cbor_upload(smp_payload, sizeof(smp_payload), 0U, frame, sizeof(frame), 4096U,
+			    frame);
+	n = smp_frame(blob, sizeof(blob), SMP_OP_WRITE, SMP_GRP_MODEL, 1U, smp_payload, n);
+	for (size_t off = 0; off < n; off += DEFAULT_ATT_MTU - 3U) {
+		(void)bt_gatt_write_without_response(conn, smp_handle, &blob[off],
+						     MIN(DEFAULT_ATT_MTU - 3U, n - off), false);
+	}
+}
+
 static void run_main(void)
 {
 	struct bt_conn_info info;
@@ -645,6 +993,9 @@ static void run_main(void)
 		return;
 	}
 	check_reencrypt("reencrypt");
+	if (update_at_s != 0U) {
+		run_update();
+	}
 
 	/* 6. Live until the end of the recording. A link loss (the driver can fade the channel in
 	 * the backlog drain) is followed by a reconnection, re-encrypted from the bond. So is the
@@ -710,6 +1061,7 @@ static void run_rogue(void)
 	      "att_err=0x%02x", err);
 	err = read_handle(info_handle);
 	check("rogue_read_info_open", err == 0 && op_len == INFO_LEN, "att_err=0x%02x", err);
+	rogue_smp();
 
 	/* Connected, never subscribed: the peripheral must keep its packets in the backlog. */
 	sleep_until_s(rogue_at_s + rogue_hold_s);
@@ -767,6 +1119,21 @@ static void central_cmdline_opts(void)
 		 .descript = "main: the mid-burst disconnect reaches the link MS ms after the K-th packet"},
 		{.option = "reject-params", .name = "0|1", .type = 'u', .dest = (void *)&reject_params,
 		 .descript = "1: refuse the peripheral's connection parameter requests"},
+		{.option = "update-at-s", .name = "S", .type = 'u', .dest = (void *)&update_at_s,
+		 .descript = "main: run the updater (SMP) at S s (0: never, the default)"},
+		{.option = "model-blob", .name = "PATH", .type = 's',
+		 .dest = (void *)&model_blob_path,
+		 .descript = "updater: the new model blob (docs/model_blob.md)"},
+		{.option = "bad-blobs", .name = "P1,P2,..", .type = 's', .dest = (void *)&bad_blobs,
+		 .descript = "updater: blobs the device must refuse, before the good one"},
+		{.option = "bad-rcs", .name = "RC1,RC2,..", .type = 's', .dest = (void *)&bad_rcs,
+		 .descript = "updater: the rc (enum ppg_model_err) each bad blob must get"},
+		{.option = "fw-image", .name = "PATH", .type = 's', .dest = (void *)&fw_image_path,
+		 .descript = "updater: a signed image to upload into slot 1 (image management)"},
+		{.option = "fw-hash", .name = "HEX", .type = 's', .dest = (void *)&fw_hash_hex,
+		 .descript = "updater: the image's SHA-256 (its TLV) that image list must report"},
+		{.option = "smp-chunk", .name = "N", .type = 'u', .dest = (void *)&smp_chunk,
+		 .descript = "updater: upload chunk size in bytes (default 256)"},
 		ARG_TABLE_ENDMARKER,
 	};
 
