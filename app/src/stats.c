@@ -59,9 +59,9 @@ int app_stats_format(char *buf, size_t len)
 	return snprintf(buf, len,
 			"stats windows=%u sent=%u dropped=%u backlog=%u sensor_errors=%u "
 			"inference_us=%u quality_faults=%u encoder_errors=%u tx_busy=%u "
-			"disconnects=%u",
+			"disconnects=%u models_refused=%u",
 			st.windows, st.sent, st.dropped, st.backlog_depth, st.sensor_errors,
 			st.last_inference_us, st.quality_faults,
 			app_stats_get(APP_STAT_ENCODER_ERRORS), app_stats_get(APP_STAT_TX_BUSY),
-			app_stats_get(APP_STAT_DISCONNECTS));
+			app_stats_get(APP_STAT_DISCONNECTS), app_stats_get(APP_STAT_MODELS_REFUSED));
 }

@@ -28,6 +28,8 @@ enum app_stat {
 	APP_STAT_TX_BUSY,
 	/** BLE disconnections. */
 	APP_STAT_DISCONNECTS,
+	/** Model blob uploads refused (SMP group "ppg model"; the old model kept running). */
+	APP_STAT_MODELS_REFUSED,
 	APP_STAT_COUNT,
 };
 

@@ -47,6 +47,10 @@ struct ppg_model_active {
 	uint8_t tag;           /* sha256[0]: the packet's model tag */
 	bool from_blob;        /* false: the built-in model */
 	uint32_t sequence;     /* commit sequence of the blob's slot; 0 for the built-in model */
+	float input_scale;     /* the model's int8 input and output quantization (Model info) */
+	int8_t input_zero_point;
+	float output_scale;
+	int8_t output_zero_point;
 };
 
 /** At boot: pick the committed slot with the highest sequence that passes every check, else the built-in model. */

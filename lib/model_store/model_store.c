@@ -243,7 +243,7 @@ static enum ppg_model_err run_golden(const int8_t *in, size_t in_stride, const i
 }
 
 /* Checks 5 and 6: load the model into the encoder (arena) and run its golden windows. */
-static enum ppg_model_err check_run(const struct slot_info *info)
+static enum ppg_model_err check_run(struct slot_info *info)
 {
 	const uint8_t *blob = info->model.tflite - info->hdr.model_offset;
 	int rc = tflm_encoder_init(info->model.tflite, info->model.tflite_len);
@@ -258,6 +258,16 @@ static enum ppg_model_err check_run(const struct slot_info *info)
 	if (tflm_encoder_arena_used() > CONFIG_TFLM_ARENA_SIZE) {
 		return PPG_MODEL_ERR_ARENA;
 	}
+	int32_t in_zp;
+	int32_t out_zp;
+
+	if (tflm_encoder_io_quant(&info->model.input_scale, &in_zp, &info->model.output_scale,
+				  &out_zp) != 0 ||
+	    in_zp < INT8_MIN || in_zp > INT8_MAX || out_zp < INT8_MIN || out_zp > INT8_MAX) {
+		return PPG_MODEL_ERR_HEADER;
+	}
+	info->model.input_zero_point = (int8_t)in_zp;
+	info->model.output_zero_point = (int8_t)out_zp;
 	size_t stride = (size_t)info->hdr.window_len + info->hdr.code_len;
 
 	return run_golden(ppg_model_blob_golden_in(blob, &info->hdr, 0), stride,
@@ -435,6 +445,10 @@ int ppg_model_store_init(void)
 		.tag = PPG_MODEL_TAG,
 		.from_blob = false,
 		.sequence = 0,
+		.input_scale = PPG_MODEL_INPUT_SCALE,
+		.input_zero_point = PPG_MODEL_INPUT_ZERO_POINT,
+		.output_scale = PPG_MODEL_OUTPUT_SCALE,
+		.output_zero_point = PPG_MODEL_OUTPUT_ZERO_POINT,
 	};
 	memcpy(builtin.sha256, builtin_sha, sizeof(builtin.sha256));
 	active = &builtin;

@@ -33,6 +33,8 @@
 
 #include <ppgcomp/model_store.h>
 
+#include "stats.h"
+
 LOG_MODULE_REGISTER(app_smp_model, CONFIG_APP_LOG_LEVEL);
 
 #define PPG_MODEL_GRP_ID MGMT_GROUP_ID_PERUSER
@@ -147,6 +149,7 @@ static int model_upload(struct smp_streamer *ctxt)
 		err = upload_open(len, &sha);
 		if (err != PPG_MODEL_OK) {
 			LOG_WRN("model upload refused (%d)", err);
+			app_stats_inc(APP_STAT_MODELS_REFUSED);
 			return reply_err(zse, err);
 		}
 	} else if (!up_open) {
@@ -169,6 +172,7 @@ static int model_upload(struct smp_streamer *ctxt)
 	}
 	if (err != PPG_MODEL_OK) {
 		LOG_WRN("model upload refused at %u (%d)", off, err);
+		app_stats_inc(APP_STAT_MODELS_REFUSED);
 		upload_close();
 		return reply_err(zse, err);
 	}

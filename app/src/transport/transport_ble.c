@@ -208,14 +208,6 @@ static ssize_t read_info(struct bt_conn *conn, const struct bt_gatt_attr *attr, 
 			 uint16_t len, uint16_t offset)
 {
 	static const uint8_t builtin_sha[] = PPG_MODEL_SHA256_BYTES;
-	const uint8_t *sha = builtin_sha;
-#if defined(CONFIG_PPGCOMP_MODEL_STORE)
-	const struct ppg_model_active *active = ppg_model_store_active();
-
-	if (active != NULL) { /* NULL only before the store's init */
-		sha = active->sha256;
-	}
-#endif
 	struct ppg_model_info mi = {
 		.code_len = PPG_MODEL_CODE_LEN,
 		.sample_rate_hz = PPG_MODEL_SAMPLE_RATE_HZ,
@@ -227,6 +219,19 @@ static ssize_t read_info(struct bt_conn *conn, const struct bt_gatt_attr *attr, 
 		.output_scale = PPG_MODEL_OUTPUT_SCALE,
 		.fw_version = FW_VERSION,
 	};
+	const uint8_t *sha = builtin_sha;
+#if defined(CONFIG_PPGCOMP_MODEL_STORE)
+	/* The model the encoder runs now: its identity and quantization (a blob has its own). */
+	const struct ppg_model_active *active = ppg_model_store_active();
+
+	if (active != NULL) { /* NULL only before the store's init */
+		sha = active->sha256;
+		mi.input_scale = active->input_scale;
+		mi.input_zero_point = active->input_zero_point;
+		mi.output_scale = active->output_scale;
+		mi.output_zero_point = active->output_zero_point;
+	}
+#endif
 	uint8_t rec[PPG_MODEL_INFO_LEN];
 
 	BUILD_ASSERT(sizeof(mi.sha256) == PPG_MODEL_HASH_LEN, "model hash length");

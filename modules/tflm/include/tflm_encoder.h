@@ -85,6 +85,16 @@ size_t tflm_encoder_arena_used(void);
 /** @brief Duration of the last Invoke() in microseconds (0 before the first run). */
 uint32_t tflm_encoder_last_inference_us(void);
 
+/**
+ * @brief The loaded model's input and output quantization (scale, zero point).
+ *
+ * @retval 0       Written.
+ * @retval -EAGAIN tflm_encoder_init() has not succeeded.
+ * @retval -EINVAL NULL pointer.
+ */
+int tflm_encoder_io_quant(float *in_scale, int32_t *in_zero_point, float *out_scale,
+			  int32_t *out_zero_point);
+
 #ifdef __cplusplus
 }
 #endif

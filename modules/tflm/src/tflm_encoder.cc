@@ -592,7 +592,8 @@ int init_locked(const uint8_t *model, size_t model_len, size_t arena_limit)
 	/* What the model needs: the most the arena held, the kernels' temporaries in Prepare included
 	 * (more than arena_used_bytes(), which is what remains once loaded). */
 	arena_used = MAX(peak, interpreter->arena_used_bytes());
-	LOG_INF("encoder ready: arena %zu/%zu bytes (bound before planning %zu)", arena_used,
+	LOG_INF("encoder ready: %u ops, arena %zu/%zu bytes (bound before planning %zu)",
+		(unsigned int)PPG_MODEL_OP_COUNT, arena_used,
 		arena_limit, arena_bound);
 	return 0;
 }
@@ -671,4 +672,21 @@ extern "C" size_t tflm_encoder_arena_used(void)
 extern "C" uint32_t tflm_encoder_last_inference_us(void)
 {
 	return last_inference_us;
+}
+
+extern "C" int tflm_encoder_io_quant(float *in_scale, int32_t *in_zero_point, float *out_scale,
+				     int32_t *out_zero_point)
+{
+	if (in_scale == nullptr || in_zero_point == nullptr || out_scale == nullptr ||
+	    out_zero_point == nullptr) {
+		return -EINVAL;
+	}
+	if (input_tensor == nullptr || output_tensor == nullptr) {
+		return -EAGAIN;
+	}
+	*in_scale = input_tensor->params.scale;
+	*in_zero_point = input_tensor->params.zero_point;
+	*out_scale = output_tensor->params.scale;
+	*out_zero_point = output_tensor->params.zero_point;
+	return 0;
 }

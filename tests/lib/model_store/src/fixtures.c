@@ -147,6 +147,12 @@ ZTEST(model_store_fixtures, test_alt_good_switches_the_encoder)
 	zassert_equal(a->tag, ALT_GOOD_TAG);
 	zassert_equal(a->tflite_len, ALT_GOOD_TFLITE_LEN);
 	zassert_equal(a->sequence, 1);
+	/* Its own quantization (Model info reports it), not the built-in model's. */
+	zassert_equal(a->input_scale, ALT_GOOD_INPUT_SCALE);
+	zassert_equal(a->input_zero_point, ALT_GOOD_INPUT_ZERO_POINT);
+	zassert_equal(a->output_scale, ALT_GOOD_OUTPUT_SCALE);
+	zassert_equal(a->output_zero_point, ALT_GOOD_OUTPUT_ZERO_POINT);
+	zassert_not_equal(a->output_scale, PPG_MODEL_OUTPUT_SCALE);
 	/* The encoder runs it now: its codes for the exporter's golden windows. */
 	for (size_t w = 0; w < GOLDEN_WINDOWS; w++) {
 		zassert_ok(tflm_encoder_run(golden_window_q[w], GOLDEN_WINDOW_LEN, codes, sizeof(codes)));

@@ -78,6 +78,8 @@ static void assert_builtin(void)
 	zassert_equal(a->sequence, 0);
 	zassert_equal(a->tag, PPG_MODEL_TAG);
 	zassert_equal_ptr(a->tflite, ppg_encoder_model_data);
+	zassert_equal(a->output_scale, PPG_MODEL_OUTPUT_SCALE);
+	zassert_equal(a->output_zero_point, PPG_MODEL_OUTPUT_ZERO_POINT);
 	zassert_ok(ppg_model_store_selftest());
 }
 
