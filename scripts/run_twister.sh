@@ -77,6 +77,15 @@ set -e
 
 echo "----"
 grep -E "test configurations passed|executed test cases passed" "$out.log" | tail -2 || true
+# The Arm builds with MCUboot: its signing chain (key, signature type, slot0 validation, swap mode; the signed
+# app verifies with the build's key and not with another), scripts/check_mcuboot_signing.py.
+if [ "$arm" = 1 ] && [ "$rc" -eq 0 ]; then
+  mapfile -t mcuboot_builds < <(find "$out" -path '*/mcuboot/zephyr/.config' -printf '%h\n' | xargs -r -n1 dirname |
+    xargs -r -n1 dirname | sort)
+  if [ "${#mcuboot_builds[@]}" -gt 0 ]; then
+    python3 "$(dirname "${BASH_SOURCE[0]}")/check_mcuboot_signing.py" "${mcuboot_builds[@]}" || rc=$?
+  fi
+fi
 if [ "$rc" -ne 0 ]; then
   echo "run_twister: FAILED (exit $rc); see $out" >&2
 fi
