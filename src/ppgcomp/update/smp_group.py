@@ -16,6 +16,8 @@ from enum import IntEnum, unique
 from smp import error as smperror
 from smp import message as smpmsg
 
+from ppgcomp.export.model_blob import ModelErr
+
 GROUP_ID = 64  # MGMT_GROUP_ID_PERUSER
 
 
@@ -26,23 +28,9 @@ class Command(IntEnum):
     ABORT = 2
 
 
-@unique
-class PpgModelErr(IntEnum):
-    """``enum ppg_model_err``: why the device refused (the ``rc`` of a group error)."""
-
-    OK = 0
-    BUSY = 1
-    TOO_LARGE = 2
-    TRUNCATED = 3
-    OFFSET = 4
-    HEADER = 5
-    VERSION = 6
-    HASH = 7
-    OP = 8
-    ARENA = 9
-    GOLDEN = 10
-    FLASH = 11
-    NO_SESSION = 12
+# ``enum ppg_model_err``: why the device refused (the ``rc`` of a group error). One definition, the blob
+# parser's: the host's refusal reasons and the device's are the same codes.
+PpgModelErr = ModelErr
 
 
 # One line each, as include/ppgcomp/model_store.h explains them.
