@@ -1,31 +1,30 @@
 """A small MCUboot image for the BabbleSim update test: signed with imgtool, its SHA-256 TLV read back.
 
 The test central uploads it into slot 1 with MCUmgr's image management and checks that `image list` reports the
-hash that this module reads from the image's TLV area (and checks against the image's own bytes). The payload is
-not a program (MCUboot does not run on nrf5340bsim; image management only checks the header's magic on upload and
-reads the header and TLVs for the list), deterministic, `size` bytes.
+hash that ppgcomp-update's image check (`ppgcomp.update.image.check_image`) reads from the image's TLV area and
+checks against the image's own bytes. The payload is not a program (MCUboot does not run on nrf5340bsim; image
+management only checks the header's magic on upload and reads the header and TLVs for the list), deterministic,
+`size` bytes.
 
 By hand: `python tests/bsim/fw_image.py OUT.bin` (prints the hash).
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
-import struct
 import subprocess
 import sys
 from pathlib import Path
+
+from ppgcomp.update.errors import BadInputError
+from ppgcomp.update.image import check_image
 
 REPO = Path(__file__).resolve().parents[2]
 KEY = REPO / "app" / "keys" / "dev-ecdsa-p256.pem"  # the repository's development key (app/keys/README.md)
 HEADER_SIZE = 0x200
 SLOT_SIZE = 0x70000  # slot1_partition (docs/flash_layout.md)
 VERSION = "1.2.3+4"
-IMAGE_MAGIC = 0x96F3B83D
-TLV_INFO_MAGIC, TLV_PROT_INFO_MAGIC = 0x6907, 0x6908
-TLV_SHA256 = 0x10
 
 
 class ImageError(RuntimeError):
@@ -43,33 +42,6 @@ def imgtool_command() -> list[str]:
     return [py, str(script)]
 
 
-def tlv_sha256(image: bytes) -> bytes:
-    """The SHA-256 TLV of a signed image, checked against the hash of its header, payload and protected TLVs."""
-    magic, _load, hdr_size, prot_size, img_size = struct.unpack_from("<IIHHI", image, 0)
-    if magic != IMAGE_MAGIC:
-        raise ImageError(f"image magic 0x{magic:08x}, want 0x{IMAGE_MAGIC:08x}")
-    pos = hdr_size + img_size
-    hashed_end = pos + prot_size
-    if prot_size:
-        m, tot = struct.unpack_from("<HH", image, pos)
-        if m != TLV_PROT_INFO_MAGIC or tot != prot_size:
-            raise ImageError("bad protected TLV area")
-        pos += prot_size
-    m, tot = struct.unpack_from("<HH", image, pos)
-    if m != TLV_INFO_MAGIC:
-        raise ImageError(f"TLV info magic 0x{m:04x}")
-    end, pos = pos + tot, pos + 4
-    while pos + 4 <= end:
-        typ, n = struct.unpack_from("<HH", image, pos)
-        if typ == TLV_SHA256:
-            digest = image[pos + 4 : pos + 4 + n]
-            if digest != hashlib.sha256(image[:hashed_end]).digest():
-                raise ImageError("the SHA-256 TLV is not the hash of the image")
-            return digest
-        pos += 4 + n
-    raise ImageError("no SHA-256 TLV")
-
-
 def make_image(out: Path, size: int = 3000) -> tuple[bytes, bytes]:
     """Signs a deterministic `size`-byte payload into `out`; returns (image bytes, its SHA-256 TLV)."""
     raw = out.with_suffix(".raw")
@@ -80,7 +52,10 @@ def make_image(out: Path, size: int = 3000) -> tuple[bytes, bytes]:
     if proc.returncode != 0:
         raise ImageError(f"imgtool failed (rc {proc.returncode}): {(proc.stderr or proc.stdout).strip()[-500:]}")
     image = out.read_bytes()
-    return image, tlv_sha256(image)
+    try:  # ppgcomp-update's own check: header, TLV area, the SHA-256 TLV against the image's bytes
+        return image, check_image(image, str(out)).sha256
+    except BadInputError as e:
+        raise ImageError(str(e)) from None
 
 
 if __name__ == "__main__":

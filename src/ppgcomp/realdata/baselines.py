@@ -20,13 +20,15 @@ BAND_HZ = (0.55, 3.4)
 NFFT = 4096
 
 
-def spectral_hr(raw: np.ndarray) -> np.ndarray:
-    """(n, 400) int counts -> (n,) HR in bpm."""
+def spectral_hr(raw: np.ndarray, taper: np.ndarray | None = None, nfft: int = NFFT) -> np.ndarray:
+    """(n, 400) int counts -> (n,) HR in bpm. `taper` (default Hann over the whole window) and `nfft` vary it for
+    ppgcomp.realdata.frontend_study."""
     raw = np.atleast_2d(raw)
     x = detrend(raw).astype(np.float64)
     x -= x.mean(axis=1, keepdims=True)
-    spec = np.abs(np.fft.rfft(x * np.hanning(raw.shape[1])[None, :], n=NFFT, axis=1))
-    f = np.fft.rfftfreq(NFFT, 1.0 / MODEL_RATE_HZ)
+    taper = np.hanning(raw.shape[1]) if taper is None else taper
+    spec = np.abs(np.fft.rfft(x * taper[None, :], n=nfft, axis=1))
+    f = np.fft.rfftfreq(nfft, 1.0 / MODEL_RATE_HZ)
     band = (f >= BAND_HZ[0]) & (f <= BAND_HZ[1])
     return 60.0 * f[band][np.argmax(spec[:, band], axis=1)]
 

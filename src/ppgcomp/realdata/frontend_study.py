@@ -114,19 +114,6 @@ def interpolated_peak_bpm(mag: np.ndarray, freqs_hz: np.ndarray) -> np.ndarray:
     return 60.0 * (freqs_hz[i] + np.clip(off, -1, 1) * (freqs_hz[1] - freqs_hz[0]))
 
 
-def spectral_peak_bpm(raw: np.ndarray, taper: np.ndarray, nfft: int = 4096) -> np.ndarray:
-    """The spectral-peak baseline with a chosen taper over the 400 samples (zero where a part is left out)."""
-    from ppgcomp.dsp.preprocess import detrend
-    from ppgcomp.realdata.baselines import BAND_HZ
-
-    x = detrend(np.atleast_2d(raw)).astype(np.float64)
-    x -= (x * taper).sum(axis=1, keepdims=True) / taper.sum()
-    spec = np.abs(np.fft.rfft(x * taper[None, :], n=nfft, axis=1))
-    f = np.fft.rfftfreq(nfft, 1.0 / MODEL_RATE_HZ)
-    band = (f >= BAND_HZ[0]) & (f <= BAND_HZ[1])
-    return 60.0 * f[band][np.argmax(spec[:, band], axis=1)]
-
-
 def spectral_variants() -> dict[str, tuple[np.ndarray, int]]:
     half, three_q = WINDOW_LEN // 2, 3 * WINDOW_LEN // 4
     return {
@@ -305,6 +292,7 @@ def main(argv: list[str] | None = None) -> int:
     if not enc_path.is_file():
         print(f"{prog}: {enc_path}: missing; run scripts/train_export.py first", file=sys.stderr)
         return 2
+    from ppgcomp.realdata.baselines import spectral_hr
     from ppgcomp.realdata.sources import FetchError
 
     try:
@@ -323,7 +311,7 @@ def main(argv: list[str] | None = None) -> int:
             *(s.name for s in sets if s.condition != "rest")]
     report: dict[str, object] = {"hop_samples": args.hop, "windows": {s.name: len(s.ref) for s in sets}}
 
-    spectral = {name: row(sets, lambda s, t=taper, n=nfft: spectral_peak_bpm(s.raw, t, n))
+    spectral = {name: row(sets, lambda s, t=taper, n=nfft: spectral_hr(s.raw, t, n))
                 for name, (taper, nfft) in spectral_variants().items()}
     report["spectral_peak"] = spectral
     print(_table("1. Spectral peak variants (no learning)", spectral, cols))
